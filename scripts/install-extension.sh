@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds pg_softdelete and installs it into the Debian PostgreSQL.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_DIR"
+cargo pgrx install --pg-config "$PG_CONFIG" ${PROFILE_FLAG:-} 2>&1 | grep -Ev '^\s*(Compiling|Checking)' | tail -n 5

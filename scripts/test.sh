@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real PostgreSQL servers:
+#   1. the Rust unit tests (#[pg_test]) through cargo pgrx test, on pgrx's own test cluster;
+#   2. the pg_regress suite in tests/pg_regress, on a fresh cluster under .run/test;
+#   3. the Chinook demo, as a smoke test, on the same cluster.
+# Ends with one line "N passed, N failed" over all three.
+set -uo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_DIR"
+
+bash scripts/install-deps.sh || exit 1
+
+passed=0
+failed=0
+count() { if [ "$1" -eq 0 ]; then passed=$((passed + $2)); else failed=$((failed + ${3:-1})); fi; }
+
+echo "== Rust unit tests (cargo pgrx test)"
+pgrx_data="$RUN_DIR/pgrx-test-data"
+mkdir -p "$pgrx_data" && chown postgres: "$RUN_DIR" "$pgrx_data"
+unit_log="$RUN_DIR/unit.log"
+cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata "$pgrx_data" >"$unit_log" 2>&1
+unit_status=$?
+grep -E "^test |test result" "$unit_log" | grep -v "^test result: ok. 0 passed" || true
+unit_passed=$(grep -oE "test result: ok\. [0-9]+ passed" "$unit_log" | awk '{ sum += $4 } END { print sum + 0 }')
+[ $unit_status -eq 0 ] || tail -n 40 "$unit_log"
+count $unit_status "${unit_passed:-0}"
+
+echo "== installing the extension"
+bash scripts/install-extension.sh >/dev/null || { echo "build failed"; exit 1; }
+
+echo "== pg_regress"
+export RUN_DIR="$REPO_DIR/.run/test" PGPORT=54316
+export PGDATA="$RUN_DIR/pgdata" PGHOST="$RUN_DIR/socket"
+bash scripts/cluster.sh destroy
+bash scripts/cluster.sh start >/dev/null
+regress_out="$RUN_DIR/regress"
+as_postgres mkdir -p "$regress_out"
+pg_regress="$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress"
+as_postgres "$pg_regress" \
+    --host="$PGHOST" --port="$PGPORT" --user=postgres \
+    --inputdir=tests/pg_regress --outputdir="$regress_out" \
+    --schedule=tests/pg_regress/schedule --dbname=softdelete_regression \
+    >"$regress_out/summary.txt" 2>&1
+regress_status=$?
+cat "$regress_out/summary.txt" | grep -E "^(ok|not ok|test|     |#)|tests? (passed|failed)" || true
+regress_total=$(grep -cE "^(ok|not ok|test) " "$regress_out/summary.txt")
+regress_failed=$(grep -cE "^not ok|\.\.\. FAILED|failed \(ignored\)" "$regress_out/summary.txt")
+if [ $regress_status -ne 0 ]; then
+    [ -f "$regress_out/regression.diffs" ] && head -n 200 "$regress_out/regression.diffs"
+fi
+passed=$((passed + regress_total - regress_failed))
+failed=$((failed + regress_failed))
+[ $regress_status -eq 0 ] || [ "$regress_failed" -gt 0 ] || failed=$((failed + 1))
+
+echo "== Chinook demo (smoke test)"
+if bash scripts/demo.sh >"$RUN_DIR/demo.log" 2>&1; then
+    passed=$((passed + 1)); echo "ok demo"
+else
+    failed=$((failed + 1)); echo "not ok demo"; tail -n 40 "$RUN_DIR/demo.log"
+fi
+bash scripts/cluster.sh stop
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,76 @@
+-- Tables, sequences and roles of pg_softdelete. Loaded first, before the functions.
+
+-- One row per managed table, with what enable() changed so that disable() can undo it.
+CREATE TABLE softdelete.managed_tables (
+    relid               regclass PRIMARY KEY,
+    deleted_at_column   name NOT NULL DEFAULT 'deleted_at',
+    deleted_by_column   name NOT NULL DEFAULT 'deleted_by',
+    deletion_id_column  name NOT NULL DEFAULT 'deletion_id',
+    -- marker columns that enable() added (the others already existed and were adopted)
+    added_columns       name[] NOT NULL DEFAULT '{}',
+    -- unique constraints and indexes replaced by indexes over active rows:
+    -- [{"name": ..., "kind": "constraint" | "index", "definition": ...}]
+    converted_uniques   jsonb NOT NULL DEFAULT '[]',
+    rls_was_enabled     boolean NOT NULL,
+    rls_was_forced      boolean NOT NULL,
+    enabled_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    enabled_by          name NOT NULL DEFAULT CURRENT_USER
+);
+
+-- The audit trail: one row per deleted, restored or purged row.
+CREATE TABLE softdelete.events (
+    event_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    operation        text NOT NULL
+                     CHECK (operation IN ('delete', 'restore', 'purge', 'truncate')),
+    -- schema-qualified name of the table when the event happened
+    table_name       text NOT NULL,
+    -- primary key of the row as {"column": value}; NULL only for 'truncate'
+    key              jsonb,
+    -- the deletion the event belongs to (for a restore: the deletion it undid)
+    deletion_id      bigint,
+    occurred_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- softdelete.actor when the application set it, else role_name
+    actor            text NOT NULL,
+    -- the database role whose privileges were in effect (current_user)
+    role_name        name NOT NULL,
+    reason           text,
+    transaction_id   xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    application_name text,
+    client_addr      inet
+);
+CREATE INDEX events_table_key_idx ON softdelete.events (table_name, key);
+CREATE INDEX events_deletion_idx ON softdelete.events (deletion_id);
+
+-- Every DELETE statement on a managed table is one deletion with an id from this sequence.
+CREATE SEQUENCE softdelete.deletion_seq AS bigint;
+
+-- pg_dump keeps the configuration and the audit trail.
+SELECT pg_catalog.pg_extension_config_dump('softdelete.managed_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.events', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.deletion_seq', '');
+
+-- Roles are cluster-wide, so a second database that installs the extension reuses them.
+-- DROP EXTENSION leaves them in place.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'softdelete_viewer') THEN
+        CREATE ROLE softdelete_viewer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'softdelete_restorer') THEN
+        CREATE ROLE softdelete_restorer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'softdelete_purger') THEN
+        CREATE ROLE softdelete_purger NOLOGIN;
+    END IF;
+END
+$roles$;
+COMMENT ON ROLE softdelete_viewer IS 'pg_softdelete: may SET softdelete.include_deleted = on and read the audit trail';
+COMMENT ON ROLE softdelete_restorer IS 'pg_softdelete: may call softdelete.restore()';
+COMMENT ON ROLE softdelete_purger IS 'pg_softdelete: may call softdelete.purge()';
+
+GRANT USAGE ON SCHEMA softdelete TO PUBLIC;
+REVOKE ALL ON softdelete.managed_tables, softdelete.events FROM PUBLIC;
+GRANT SELECT ON softdelete.managed_tables TO PUBLIC;
+GRANT SELECT ON softdelete.events TO softdelete_viewer;
+-- Soft-deleting statements of any role draw their deletion id from the sequence.
+GRANT USAGE ON SEQUENCE softdelete.deletion_seq TO PUBLIC;

@@ -1,0 +1,213 @@
+//! The audit trail: one row in `softdelete.events` for every row deleted, restored or purged.
+//!
+//! Events are written by statement-level AFTER triggers from their transition tables, with one
+//! INSERT ... SELECT per statement, so a bulk delete writes its events set-wise. A soft delete
+//! is an UPDATE, and so is every ordinary UPDATE of the table; the trigger tells them apart
+//! through [`expect`]: whoever starts a soft delete or a restore registers its deletion id
+//! for the table first, and the trigger logs only rows carrying a registered id.
+
+use std::cell::RefCell;
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::catalog::{self, KeyColumn};
+use crate::error;
+use crate::internal;
+use crate::settings;
+
+/// The kind of change an event records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Delete,
+    Restore,
+    Purge,
+}
+
+impl Operation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Operation::Delete => "delete",
+            Operation::Restore => "restore",
+            Operation::Purge => "purge",
+        }
+    }
+}
+
+struct Expected {
+    relid: pg_sys::Oid,
+    operation: Operation,
+    deletion_id: i64,
+}
+
+thread_local! {
+    static EXPECTED: RefCell<Vec<Expected>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Registers that the next UPDATE statement on `relid` soft-deletes (or restores) the rows of
+/// deletion `deletion_id`, so that its audit trigger records them.
+pub fn expect(relid: pg_sys::Oid, operation: Operation, deletion_id: i64) {
+    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { relid, operation, deletion_id }));
+}
+
+fn take_expected(relid: pg_sys::Oid) -> Vec<Expected> {
+    EXPECTED.with(|expected| {
+        let mut expected = expected.borrow_mut();
+        let (taken, kept) = expected.drain(..).partition(|entry| entry.relid == relid);
+        *expected = kept;
+        taken
+    })
+}
+
+/// Forgets registrations at the end of every transaction; a statement that marked no rows
+/// leaves its registration behind.
+#[pg_guard]
+unsafe extern "C-unwind" fn transaction_ended(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    if matches!(
+        event,
+        pg_sys::XactEvent::XACT_EVENT_COMMIT
+            | pg_sys::XactEvent::XACT_EVENT_ABORT
+            | pg_sys::XactEvent::XACT_EVENT_PARALLEL_COMMIT
+            | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT
+            | pg_sys::XactEvent::XACT_EVENT_PREPARE
+    ) {
+        EXPECTED.with(|expected| {
+            if let Ok(mut expected) = expected.try_borrow_mut() {
+                expected.clear();
+            }
+        });
+    }
+}
+
+pub fn register_callbacks() {
+    // SAFETY: called once from _PG_init; the callback lives as long as the backend.
+    unsafe { pg_sys::RegisterXactCallback(Some(transaction_ended), std::ptr::null_mut()) };
+}
+
+/// Starts a deletion: allocates its id and registers it for the audit trigger of `relid`.
+/// The planner hook calls it once per execution of a soft-deleting statement, as an InitPlan.
+#[pg_extern(volatile, parallel_unsafe, name = "_begin_deletion")]
+fn begin_deletion(relid: pg_sys::Oid) -> i64 {
+    let id = next_deletion_id();
+    expect(relid, Operation::Delete, id);
+    id
+}
+
+pub fn next_deletion_id() -> i64 {
+    match Spi::get_one::<i64>("SELECT pg_catalog.nextval('softdelete.deletion_seq')") {
+        Ok(Some(id)) => id,
+        other => error::internal("audit::next_deletion_id", format!("nextval returned {other:?}")),
+    }
+}
+
+/// Returns the actor recorded as `deleted_by`: `softdelete.actor`, else the current role.
+#[pg_extern(stable, parallel_safe, name = "_actor")]
+fn actor() -> String {
+    settings::actor()
+}
+
+/// Writes the events of one statement on a managed table (AFTER UPDATE and AFTER DELETE, FOR
+/// EACH STATEMENT, with transition tables).
+#[pg_trigger]
+fn _audit_trigger<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
+    let relid = trigger.relid()?;
+    match trigger.op()? {
+        PgTriggerOperation::Update => {
+            let expected = take_expected(relid);
+            let Some(rows) = trigger.new_transition_table_name()? else { return Ok(None) };
+            for operation in [Operation::Delete, Operation::Restore] {
+                let ids: Vec<i64> = expected
+                    .iter()
+                    .filter(|entry| entry.operation == operation)
+                    .map(|entry| entry.deletion_id)
+                    .collect();
+                if !ids.is_empty() {
+                    write_events(trigger, relid, rows, operation, ids);
+                }
+            }
+        }
+        PgTriggerOperation::Delete => {
+            if let Some(rows) = trigger.old_transition_table_name()? {
+                write_events(trigger, relid, rows, Operation::Purge, Vec::new());
+            }
+        }
+        _ => {}
+    }
+    Ok(None)
+}
+
+fn write_events(trigger: &PgTrigger<'_>, relid: pg_sys::Oid, rows: &str, operation: Operation, ids: Vec<i64>) {
+    let Some(managed) = catalog::lookup(relid) else { return };
+    let keys = catalog::primary_key(relid);
+    let deletion_id = spi::quote_identifier(&managed.deletion_id.name);
+    let deleted_at = spi::quote_identifier(&managed.deleted_at.name);
+    let (deletion, filter) = match operation {
+        Operation::Delete => (format!("r.{deletion_id}"), format!("r.{deletion_id} = ANY($6) AND r.{deleted_at} IS NOT NULL")),
+        Operation::Restore => ("$6[1]".to_string(), format!("r.{deleted_at} IS NULL")),
+        Operation::Purge => (format!("r.{deletion_id}"), "true".to_string()),
+    };
+    let sql = format!(
+        "INSERT INTO softdelete.events \
+           (operation, table_name, key, deletion_id, actor, role_name, reason, application_name, client_addr) \
+         SELECT $1, $2, {key}, {deletion}, $3, $4, $5, \
+                pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr() \
+         FROM {rows} r WHERE {filter}",
+        key = key_object_sql(&keys, 7),
+        rows = spi::quote_identifier(rows),
+    );
+    let table = catalog::qualified_name(relid);
+    let role = settings::current_role_name();
+    let mut args: Vec<DatumWithOid> = vec![
+        operation.as_str().into(),
+        table.into(),
+        settings::actor().into(),
+        role.into(),
+        settings::reason().into(),
+        ids.into(),
+    ];
+    args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
+    let owner = catalog::extension_owner();
+    let trigger_data = trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData;
+    internal::as_extension_owner(owner, || {
+        Spi::connect_mut(|client: &mut SpiClient<'_>| {
+            // SAFETY: the trigger data outlives this SPI connection; registering it makes the
+            // statement's transition tables visible by name.
+            unsafe { pg_sys::SPI_register_trigger_data(trigger_data) };
+            error::spi("audit::write_events", client.update(sql.as_str(), None, &args));
+        })
+    });
+}
+
+/// `jsonb_build_object($n::text, r."col", ...)` over the key columns, with the column names
+/// bound from parameter `first_param` on.
+pub fn key_object_sql(keys: &[KeyColumn], first_param: usize) -> String {
+    let pairs: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| format!("${}::text, r.{}", first_param + i, spi::quote_identifier(&key.name)))
+        .collect();
+    format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
+}
+
+/// Records a TRUNCATE allowed by `softdelete.allow_hard_delete` (one event, without a key).
+pub fn record_truncate(table: &str) {
+    let sql = "INSERT INTO softdelete.events \
+                 (operation, table_name, key, actor, role_name, reason, application_name, client_addr) \
+               VALUES ('truncate', $1, NULL, $2, $3, $4, \
+                       pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";
+    let args: Vec<DatumWithOid> = vec![
+        table.to_string().into(),
+        settings::actor().into(),
+        settings::current_role_name().into(),
+        settings::reason().into(),
+    ];
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        Spi::connect_mut(|client| {
+            error::spi("audit::record_truncate", client.update(sql, None, &args));
+        })
+    });
+}

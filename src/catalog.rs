@@ -1,0 +1,169 @@
+//! Which tables are managed, and with which marker columns.
+//!
+//! A table is managed when it carries the row trigger `softdelete_guard` that runs
+//! `softdelete._guard_trigger()`. The trigger's arguments name the three marker columns. Reading
+//! this from the relation cache costs no query, follows every ALTER TABLE through PostgreSQL's
+//! own cache invalidation, and covers partitions, which inherit the trigger from their parent.
+//! `softdelete.managed_tables` keeps what `enable()` changed, so that `disable()` can undo it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::CStr;
+
+use pgrx::prelude::*;
+
+use crate::error;
+
+/// Name of the row trigger that marks a managed table.
+pub const GUARD_TRIGGER: &str = "softdelete_guard";
+const GUARD_FUNCTION: &str = "_guard_trigger";
+pub const SCHEMA: &CStr = c"softdelete";
+
+/// A managed table as the planner hook and the triggers need it.
+#[derive(Clone, Debug)]
+pub struct Managed {
+    pub deleted_at: Marker,
+    pub deleted_by: Marker,
+    pub deletion_id: Marker,
+}
+
+/// One marker column: its name and attribute number.
+#[derive(Clone, Debug)]
+pub struct Marker {
+    pub name: String,
+    pub attnum: i16,
+}
+
+impl Managed {
+    pub fn is_marker(&self, attnum: i16) -> bool {
+        attnum == self.deleted_at.attnum
+            || attnum == self.deleted_by.attnum
+            || attnum == self.deletion_id.attnum
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<pg_sys::Oid, Option<Managed>>> = RefCell::new(HashMap::new());
+}
+
+/// Returns the managed-table description of `relid`, or None when it is not managed.
+pub fn lookup(relid: pg_sys::Oid) -> Option<Managed> {
+    if let Some(hit) = CACHE.with(|cache| cache.borrow().get(&relid).cloned()) {
+        return hit;
+    }
+    let found = read_from_relcache(relid);
+    CACHE.with(|cache| cache.borrow_mut().insert(relid, found.clone()));
+    found
+}
+
+fn read_from_relcache(relid: pg_sys::Oid) -> Option<Managed> {
+    // SAFETY: the relation is only read while the reference taken here is held.
+    unsafe {
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return None;
+        }
+        let found = find_guard_arguments(rel).and_then(|args| markers_from(relid, &args));
+        pg_sys::RelationClose(rel);
+        found
+    }
+}
+
+unsafe fn find_guard_arguments(rel: pg_sys::Relation) -> Option<Vec<String>> {
+    let trigdesc = (*rel).trigdesc;
+    if trigdesc.is_null() {
+        return None;
+    }
+    let triggers = std::slice::from_raw_parts((*trigdesc).triggers, (*trigdesc).numtriggers as usize);
+    for trigger in triggers {
+        if CStr::from_ptr(trigger.tgname).to_bytes() != GUARD_TRIGGER.as_bytes()
+            || !is_guard_function(trigger.tgfoid)
+        {
+            continue;
+        }
+        let args = (0..trigger.tgnargs as usize)
+            .map(|i| CStr::from_ptr(*trigger.tgargs.add(i)).to_string_lossy().into_owned())
+            .collect();
+        return Some(args);
+    }
+    None
+}
+
+unsafe fn is_guard_function(funcid: pg_sys::Oid) -> bool {
+    let namespace = pg_sys::get_namespace_oid(SCHEMA.as_ptr(), true);
+    if namespace == pg_sys::InvalidOid || pg_sys::get_func_namespace(funcid) != namespace {
+        return false;
+    }
+    let name = pg_sys::get_func_name(funcid);
+    !name.is_null() && CStr::from_ptr(name).to_bytes() == GUARD_FUNCTION.as_bytes()
+}
+
+unsafe fn markers_from(relid: pg_sys::Oid, args: &[String]) -> Option<Managed> {
+    let marker = |i: usize| -> Option<Marker> {
+        let name = args.get(i)?.clone();
+        let cname = std::ffi::CString::new(name.clone()).ok()?;
+        let attnum = pg_sys::get_attnum(relid, cname.as_ptr());
+        (attnum > 0).then_some(Marker { name, attnum })
+    };
+    Some(Managed { deleted_at: marker(0)?, deleted_by: marker(1)?, deletion_id: marker(2)? })
+}
+
+/// Forgets cached descriptions when PostgreSQL invalidates a relation (or all of them).
+#[pg_guard]
+unsafe extern "C-unwind" fn relation_changed(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    CACHE.with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            if relid == pg_sys::InvalidOid {
+                cache.clear();
+            } else {
+                cache.remove(&relid);
+            }
+        }
+    });
+}
+
+pub fn register_callbacks() {
+    // SAFETY: called once from _PG_init; the callback lives as long as the backend.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(relation_changed), pg_sys::Datum::from(0)) };
+}
+
+/// A column of a table's primary key.
+#[derive(Clone, Debug)]
+pub struct KeyColumn {
+    pub name: String,
+    /// The column's type, schema-qualified and quoted, ready for a cast in SQL text.
+    pub type_sql: String,
+}
+
+/// Returns the primary-key columns of `relid` in key order (empty when it has none).
+pub fn primary_key(relid: pg_sys::Oid) -> Vec<KeyColumn> {
+    let sql = include_str!("sql/primary_key.sql");
+    Spi::connect(|client| {
+        let rows = error::spi("catalog::primary_key", client.select(sql, None, &[relid.into()]));
+        rows.map(|row| KeyColumn {
+            name: error::spi("catalog::primary_key", row.get::<String>(1)).unwrap_or_default(),
+            type_sql: error::spi("catalog::primary_key", row.get::<String>(2)).unwrap_or_default(),
+        })
+        .collect()
+    })
+}
+
+/// Returns the table's name, schema-qualified and quoted for use in SQL text.
+pub fn qualified_name(relid: pg_sys::Oid) -> String {
+    let sql = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+               WHERE c.oid = $1";
+    match Spi::get_one_with_args::<String>(sql, &[relid.into()]) {
+        Ok(Some(name)) => name,
+        _ => error::internal("catalog::qualified_name", format!("relation {relid:?} not found")),
+    }
+}
+
+/// Returns the role that owns the extension, which owns `softdelete.events`.
+pub fn extension_owner() -> pg_sys::Oid {
+    let sql = "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'pg_softdelete'";
+    match Spi::get_one::<pg_sys::Oid>(sql) {
+        Ok(Some(owner)) => owner,
+        _ => error::internal("catalog::extension_owner", "extension pg_softdelete not found"),
+    }
+}

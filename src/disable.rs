@@ -1,0 +1,124 @@
+//! disable(): return a managed table to plain behaviour.
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::access;
+use crate::catalog;
+use crate::enable::{self, MARKERS};
+use crate::error::{self, UserError};
+use crate::internal;
+use crate::uniqueness;
+
+struct Recorded {
+    added_columns: Vec<String>,
+    converted: serde_json::Value,
+    rls_was_enabled: bool,
+    rls_was_forced: bool,
+}
+
+/// Undoes `enable()` on `relid`. Called by `softdelete.disable(regclass, boolean)`.
+///
+/// Refuses while the table holds soft-deleted rows, which would otherwise reappear as active
+/// rows. The marker columns stay unless `drop_columns` is true and `enable()` added them.
+#[pg_extern(volatile, parallel_unsafe, name = "_disable")]
+fn disable(relid: pg_sys::Oid, drop_columns: bool) {
+    Spi::connect_mut(|client| {
+        let info = enable::table_info(client, relid);
+        let table = info.table.clone();
+        let Some(recorded) = recorded(client, relid) else {
+            UserError::new(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("table {table} is not managed by pg_softdelete"))
+                .hint("Nothing to do.")
+                .raise()
+        };
+        access::require_owner(relid, &table);
+        refuse_if_deleted_rows(client, &table);
+
+        forget(client, relid);
+        remove_policies_and_triggers(client, relid, &table);
+        uniqueness::restore(client, &table, &info.schema, &recorded.converted);
+        let mut rls = Vec::new();
+        if !recorded.rls_was_forced {
+            rls.push("NO FORCE ROW LEVEL SECURITY");
+        }
+        if !recorded.rls_was_enabled {
+            rls.push("DISABLE ROW LEVEL SECURITY");
+        }
+        if !rls.is_empty() {
+            let sql = format!("ALTER TABLE {table} {}", rls.join(", "));
+            error::spi("disable", client.update(sql.as_str(), None, &[]));
+            error::notice(format!("restored the row-level security settings of table {table}"));
+        }
+        if drop_columns && !recorded.added_columns.is_empty() {
+            let clauses: Vec<String> =
+                recorded.added_columns.iter().map(|name| format!("DROP COLUMN {}", spi::quote_identifier(name))).collect();
+            let sql = format!("ALTER TABLE {table} {}", clauses.join(", "));
+            error::spi("disable", client.update(sql.as_str(), None, &[]));
+            error::notice(format!("dropped column(s) {} of table {table}", recorded.added_columns.join(", ")));
+        }
+        // SAFETY: invalidation of a relation that exists and is locked by the ALTERs above.
+        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+        error::notice(format!("table {table} is no longer managed by pg_softdelete"));
+    })
+}
+
+fn recorded(client: &SpiClient<'_>, relid: pg_sys::Oid) -> Option<Recorded> {
+    let sql = "SELECT added_columns::text[], converted_uniques, rls_was_enabled, rls_was_forced \
+               FROM softdelete.managed_tables WHERE relid = $1::pg_catalog.regclass";
+    let rows = error::spi("disable::recorded", client.select(sql, None, &[relid.into()]));
+    let row = rows.into_iter().next()?;
+    Some(Recorded {
+        added_columns: error::spi("disable", row.get::<Vec<String>>(1)).unwrap_or_default(),
+        converted: error::spi("disable", row.get::<pgrx::JsonB>(2)).map(|j| j.0).unwrap_or_default(),
+        rls_was_enabled: error::spi("disable", row.get::<bool>(3)).unwrap_or(false),
+        rls_was_forced: error::spi("disable", row.get::<bool>(4)).unwrap_or(false),
+    })
+}
+
+fn refuse_if_deleted_rows(client: &mut SpiClient<'_>, table: &str) {
+    let sql = format!("SELECT true, count(*) FROM {table} WHERE {} IS NOT NULL", spi::quote_identifier(MARKERS[0].0));
+    let deleted = internal::select(client, &sql, &[]).first().and_then(|row| row.1).unwrap_or(0);
+    if deleted > 0 {
+        UserError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot disable soft deletion on table {table}: it holds {deleted} soft-deleted row(s)"),
+        )
+        .detail("Without pg_softdelete those rows would become visible again.")
+        .hint("Restore them with softdelete.restore() or remove them with softdelete.purge() first.")
+        .raise()
+    }
+}
+
+fn forget(client: &mut SpiClient<'_>, relid: pg_sys::Oid) {
+    let sql = "DELETE FROM softdelete.managed_tables WHERE relid = $1::pg_catalog.regclass";
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        error::spi("disable::forget", client.update(sql, None, &[relid.into()]));
+    });
+}
+
+fn remove_policies_and_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
+    let partitions = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+                      FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t \
+                      JOIN pg_catalog.pg_class c ON c.oid = t.relid \
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                      WHERE t.relid <> $1::pg_catalog.regclass";
+    let tables: Vec<String> = {
+        let rows = error::spi("disable", client.select(partitions, None, &[relid.into()]));
+        rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect()
+    };
+    let mut statements = vec![
+        format!("DROP POLICY IF EXISTS softdelete_hide_deleted ON {table}"),
+        format!("DROP POLICY IF EXISTS softdelete_allow ON {table}"),
+        format!("DROP TRIGGER IF EXISTS {} ON {table}", catalog::GUARD_TRIGGER),
+    ];
+    for target in tables.iter().map(String::as_str).chain(std::iter::once(table)) {
+        for name in ["softdelete_audit_update", "softdelete_audit_delete", "softdelete_truncate"] {
+            statements.push(format!("DROP TRIGGER IF EXISTS {name} ON {target}"));
+        }
+    }
+    for sql in &statements {
+        error::spi("disable::remove_policies_and_triggers", client.update(sql.as_str(), None, &[]));
+    }
+    error::notice(format!("removed the policies and triggers of pg_softdelete from table {table}"));
+}

@@ -1,0 +1,268 @@
+//! enable(): put a table under soft-delete management.
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::access;
+use crate::catalog::{self, GUARD_TRIGGER};
+use crate::error::{self, UserError};
+use crate::internal;
+use crate::uniqueness;
+
+/// The marker columns, their SQL types and type OIDs.
+pub const MARKERS: [(&str, &str, pg_sys::Oid); 3] = [
+    ("deleted_at", "timestamp with time zone", pg_sys::TIMESTAMPTZOID),
+    ("deleted_by", "text", pg_sys::TEXTOID),
+    ("deletion_id", "bigint", pg_sys::INT8OID),
+];
+
+/// Facts about the table that decide whether it can be managed.
+pub struct TableInfo {
+    pub table: String,
+    pub schema: String,
+    relkind: String,
+    persistence: String,
+    is_partition: bool,
+    pub rls_enabled: bool,
+    pub rls_forced: bool,
+    has_primary_key: bool,
+}
+
+pub fn table_info(client: &SpiClient<'_>, relid: pg_sys::Oid) -> TableInfo {
+    let table = catalog::qualified_name(relid);
+    let rows = error::spi("enable::table_info", client.select(include_str!("sql/table_info.sql"), None, &[relid.into()]));
+    let Some(row) = rows.into_iter().next() else {
+        UserError::new(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("relation with OID {relid:?} does not exist")).raise()
+    };
+    let text = |i| error::spi("enable::table_info", row.get::<String>(i)).unwrap_or_default();
+    let flag = |i| error::spi("enable::table_info", row.get::<bool>(i)).unwrap_or(false);
+    TableInfo {
+        table,
+        relkind: text(1),
+        persistence: text(2),
+        schema: text(3),
+        is_partition: flag(4),
+        rls_enabled: flag(5),
+        rls_forced: flag(6),
+        has_primary_key: flag(7),
+    }
+}
+
+/// Puts `relid` under management. Called by `softdelete.enable(regclass)`.
+#[pg_extern(volatile, parallel_unsafe, name = "_enable")]
+fn enable(relid: pg_sys::Oid) {
+    Spi::connect_mut(|client| {
+        let info = table_info(client, relid);
+        check_manageable(client, relid, &info);
+        let added = add_marker_columns(client, relid, &info.table);
+        let converted = uniqueness::convert(client, relid, &info.table, &info.schema, MARKERS[0].0);
+        hide_deleted_rows(client, &info);
+        install_triggers(client, relid, &info.table);
+        record(client, relid, &added, &converted, &info);
+        // The allow policy is synchronised after the catalog row exists, as later DDL will be.
+        let sync = "SELECT softdelete._sync_allow_policy($1::pg_catalog.regclass)";
+        error::spi("enable", client.update(sync, None, &[relid.into()]));
+        // SAFETY: invalidation of a relation that exists and is locked by the ALTERs above.
+        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+        warn_if_not_preloaded();
+        error::notice(format!("table {} is now managed by pg_softdelete", info.table));
+    })
+}
+
+fn check_manageable(client: &SpiClient<'_>, relid: pg_sys::Oid, info: &TableInfo) {
+    let table = &info.table;
+    let wrong_type = |what: &str, hint: &str| -> ! {
+        UserError::new(PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE, format!("cannot manage {table}: it is {what}"))
+            .hint(hint.to_string())
+            .raise()
+    };
+    if matches!(info.schema.as_str(), "pg_catalog" | "information_schema") || info.schema.starts_with("pg_toast") {
+        UserError::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied: {table} is a system catalog"))
+            .hint("Only user tables can be managed by pg_softdelete.")
+            .raise()
+    }
+    if info.schema == "softdelete" {
+        UserError::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied: {table} belongs to pg_softdelete"))
+            .raise()
+    }
+    match info.relkind.as_str() {
+        "r" | "p" => {}
+        "v" => wrong_type("a view", "Enable its base table; DELETE through the view then soft-deletes."),
+        "m" => wrong_type("a materialized view", "Enable the tables it is built from."),
+        "f" => wrong_type("a foreign table", "Enable the table on the server that stores the rows."),
+        _ => wrong_type("not a table", "Pass a table to softdelete.enable()."),
+    }
+    if info.persistence == "t" {
+        UserError::new(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, format!("cannot manage {table}: it is a temporary table"))
+            .hint("Soft deletion is meant for data that outlives the session; use a permanent table.")
+            .raise()
+    }
+    if info.is_partition {
+        UserError::new(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, format!("cannot manage {table}: it is a partition"))
+            .hint("Enable the partitioned table; its partitions are managed with it.")
+            .raise()
+    }
+    access::require_owner(relid, table);
+    if catalog::lookup(relid).is_some() || is_recorded(client, relid) {
+        UserError::new(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("table {table} is already managed by pg_softdelete"))
+            .hint("Nothing to do; softdelete.disable() returns it to plain behaviour.")
+            .raise()
+    }
+    if !info.has_primary_key {
+        UserError::new(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("cannot manage {table}: it has no primary key"))
+            .detail("restore(), purge() and the audit trail identify rows by primary key.")
+            .hint(format!("Add one with ALTER TABLE {table} ADD PRIMARY KEY (...), then run enable() again."))
+            .raise()
+    }
+}
+
+fn is_recorded(client: &SpiClient<'_>, relid: pg_sys::Oid) -> bool {
+    let sql = "SELECT count(*) FROM softdelete.managed_tables WHERE relid = $1::pg_catalog.regclass";
+    let rows = error::spi("enable::is_recorded", client.select(sql, None, &[relid.into()]));
+    rows.into_iter().next().and_then(|row| row.get::<i64>(1).ok().flatten()).unwrap_or(0) > 0
+}
+
+/// Adds the marker columns the table lacks (nullable and without a default, so PostgreSQL
+/// changes only the catalog and does not rewrite the table) and adopts those it has.
+fn add_marker_columns(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) -> Vec<String> {
+    let names: Vec<String> = MARKERS.iter().map(|(name, _, _)| name.to_string()).collect();
+    let sql = include_str!("sql/marker_columns.sql");
+    let existing: Vec<(String, pg_sys::Oid, String)> = {
+        let rows = error::spi("enable::add_marker_columns", client.select(sql, None, &[relid.into(), names.clone().into()]));
+        rows.map(|row| {
+            (
+                error::spi("enable", row.get::<String>(1)).unwrap_or_default(),
+                error::spi("enable", row.get::<pg_sys::Oid>(2)).unwrap_or(pg_sys::InvalidOid),
+                error::spi("enable", row.get::<String>(3)).unwrap_or_default(),
+            )
+        })
+        .collect()
+    };
+    let mut missing = Vec::new();
+    for (name, type_name, type_oid) in MARKERS {
+        match existing.iter().find(|(existing_name, _, _)| existing_name == name) {
+            Some((_, oid, _)) if *oid == type_oid => {
+                error::notice(format!("adopted existing column {name} of table {table}"));
+            }
+            Some((_, _, actual)) => UserError::new(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!("column \"{name}\" of table {table} has type {actual}, but pg_softdelete needs {type_name}"),
+            )
+            .hint(format!("Rename or drop the column, or change its type to {type_name}, then run enable() again."))
+            .raise(),
+            None => missing.push((name, type_name)),
+        }
+    }
+    if !missing.is_empty() {
+        let clauses: Vec<String> =
+            missing.iter().map(|(name, type_name)| format!("ADD COLUMN {} {type_name}", spi::quote_identifier(name))).collect();
+        let alter = format!("ALTER TABLE {table} {}", clauses.join(", "));
+        error::spi("enable::add_marker_columns", client.update(alter.as_str(), None, &[]));
+        let list: Vec<&str> = missing.iter().map(|(name, _)| *name).collect();
+        error::notice(format!("added column(s) {} to table {table}", list.join(", ")));
+    }
+    missing.iter().map(|(name, _)| name.to_string()).collect()
+}
+
+/// Turns on row-level security, forced for the owner, with a RESTRICTIVE policy that hides
+/// deleted rows (see `visibility.rs` for why it costs nothing at run time).
+fn hide_deleted_rows(client: &mut SpiClient<'_>, info: &TableInfo) {
+    let table = &info.table;
+    let deleted_at = spi::quote_identifier(MARKERS[0].0);
+    let statements = [
+        format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY"),
+        format!(
+            "CREATE POLICY softdelete_hide_deleted ON {table} AS RESTRICTIVE FOR ALL \
+             USING ({deleted_at} IS NULL OR softdelete._show_deleted()) WITH CHECK (true)"
+        ),
+    ];
+    for sql in &statements {
+        error::spi("enable::hide_deleted_rows", client.update(sql.as_str(), None, &[]));
+    }
+    if !info.rls_enabled || !info.rls_forced {
+        error::notice(format!("enabled and forced row-level security on table {table}"));
+    }
+    error::notice(format!("created policy softdelete_hide_deleted on table {table}"));
+}
+
+/// Installs the guard, audit and TRUNCATE triggers. Statement-level triggers are not inherited
+/// by partitions, so each partition gets its own.
+fn install_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
+    let args: Vec<String> = MARKERS.iter().map(|(name, _, _)| spi::quote_literal(name)).collect();
+    let guard = format!(
+        "CREATE TRIGGER {GUARD_TRIGGER} BEFORE DELETE ON {table} FOR EACH ROW \
+         EXECUTE FUNCTION softdelete._guard_trigger({})",
+        args.join(", ")
+    );
+    error::spi("enable::install_triggers", client.update(guard.as_str(), None, &[]));
+    let partitions = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+                      FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t \
+                      JOIN pg_catalog.pg_class c ON c.oid = t.relid \
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
+    let tables: Vec<String> = {
+        let rows = error::spi("enable::install_triggers", client.select(partitions, None, &[relid.into()]));
+        rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect()
+    };
+    for target in tables.iter().map(String::as_str).chain(std::iter::once(table)).collect::<std::collections::BTreeSet<_>>() {
+        for sql in statement_triggers(target) {
+            error::spi("enable::install_triggers", client.update(sql.as_str(), None, &[]));
+        }
+    }
+    error::notice(format!("created triggers on table {table}: DELETE is now a soft delete, TRUNCATE is rejected"));
+}
+
+pub fn statement_triggers(table: &str) -> [String; 3] {
+    [
+        format!(
+            "CREATE TRIGGER softdelete_audit_update AFTER UPDATE ON {table} \
+             REFERENCING NEW TABLE AS softdelete_new_rows FOR EACH STATEMENT \
+             EXECUTE FUNCTION softdelete._audit_trigger()"
+        ),
+        format!(
+            "CREATE TRIGGER softdelete_audit_delete AFTER DELETE ON {table} \
+             REFERENCING OLD TABLE AS softdelete_old_rows FOR EACH STATEMENT \
+             EXECUTE FUNCTION softdelete._audit_trigger()"
+        ),
+        format!(
+            "CREATE TRIGGER softdelete_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT \
+             EXECUTE FUNCTION softdelete._truncate_trigger()"
+        ),
+    ]
+}
+
+/// Stores what enable() changed, as the extension owner (ordinary roles cannot write the
+/// catalog of managed tables).
+fn record(client: &mut SpiClient<'_>, relid: pg_sys::Oid, added: &[String], converted: &serde_json::Value, info: &TableInfo) {
+    let sql = "INSERT INTO softdelete.managed_tables \
+                 (relid, added_columns, converted_uniques, rls_was_enabled, rls_was_forced, enabled_by) \
+               VALUES ($1::pg_catalog.regclass, $2::pg_catalog.name[], $3, $4, $5, $6)";
+    let args: Vec<DatumWithOid> = vec![
+        relid.into(),
+        added.to_vec().into(),
+        pgrx::JsonB(converted.clone()).into(),
+        info.rls_enabled.into(),
+        info.rls_forced.into(),
+        crate::settings::current_role_name().into(),
+    ];
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        error::spi("enable::record", client.update(sql, None, &args));
+    });
+}
+
+/// Warns when the library is not preloaded: the planner hook is then missing from sessions
+/// until their first call into the extension, and until then DELETE on a managed table is
+/// soft but reports 0 rows, and ON CONFLICT (column) fails with 42P10.
+fn warn_if_not_preloaded() {
+    let sql = "SELECT pg_catalog.current_setting('shared_preload_libraries') || ',' || \
+                      pg_catalog.current_setting('session_preload_libraries')";
+    let libraries = Spi::get_one::<String>(sql).ok().flatten().unwrap_or_default();
+    if !libraries.split(',').any(|library| library.trim().trim_matches('"').ends_with("pg_softdelete")) {
+        error::warning(
+            PgSqlErrorCode::ERRCODE_WARNING,
+            "pg_softdelete is not in shared_preload_libraries: until a session loads it, DELETE on managed tables reports 0 rows and ON CONFLICT (column) fails",
+            "Add pg_softdelete to shared_preload_libraries in postgresql.conf and restart the server.",
+        );
+    }
+}

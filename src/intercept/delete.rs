@@ -1,0 +1,75 @@
+//! DELETE on a managed table, planned as an UPDATE of the marker columns.
+
+use pgrx::pg_sys;
+
+use super::nodes;
+use crate::catalog::Managed;
+
+/// Turns the DELETE `query` into
+/// `UPDATE rel SET deleted_at = now(), deleted_by = (SELECT softdelete._actor()),
+/// deletion_id = (SELECT softdelete._begin_deletion(relid)) WHERE <original quals> AND
+/// deleted_at IS NULL`, keeping its RETURNING list, its row-level security quals and its
+/// privilege check, which still asks for DELETE privilege and not UPDATE.
+///
+/// The added `deleted_at IS NULL` keeps a second DELETE of a deleted row from overwriting the
+/// first deletion, also for roles that see deleted rows. Because the rewriter has already run,
+/// no UPDATE policy's WITH CHECK is applied to the marked rows.
+pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed) {
+    let relation_index = (*query).resultRelation;
+    let rte = super::result_rte(query);
+    let relid = (*rte).relid;
+
+    // Marker values: one deletion id and one actor per execution of the statement.
+    let now = nodes::call(pg_sys::Oid::from(pg_sys::F_NOW), pg_sys::TIMESTAMPTZOID, std::ptr::null_mut());
+    let actor_fn = nodes::extension_function(c"_actor", &[]);
+    let actor = nodes::scalar_subquery(nodes::call(actor_fn, pg_sys::TEXTOID, std::ptr::null_mut()));
+    let begin_fn = nodes::extension_function(c"_begin_deletion", &[pg_sys::OIDOID]);
+    let relid_arg = pg_sys::lappend(std::ptr::null_mut(), nodes::oid_const(relid) as *mut std::ffi::c_void);
+    let deletion_id = nodes::scalar_subquery(nodes::call(begin_fn, pg_sys::INT8OID, relid_arg));
+
+    // The SET list, in attribute-number order as the rewriter would leave it.
+    let mut assignments = vec![
+        nodes::assignment(&managed.deleted_at, now),
+        nodes::assignment(&managed.deleted_by, actor),
+        nodes::assignment(&managed.deletion_id, deletion_id),
+    ];
+    assignments.sort_by_key(|entry| (**entry).resno);
+    let mut target_list = (*query).targetList;
+    for entry in assignments {
+        target_list = pg_sys::lappend(target_list, entry as *mut std::ffi::c_void);
+    }
+    (*query).targetList = target_list;
+    (*query).commandType = pg_sys::CmdType::CMD_UPDATE;
+    (*query).hasSubLinks = true;
+
+    // Only active rows are marked.
+    let active = nodes::is_null(nodes::marker_var(relation_index, &managed.deleted_at, pg_sys::TIMESTAMPTZOID));
+    let jointree = (*query).jointree;
+    (*jointree).quals = pg_sys::make_and_qual((*jointree).quals, active);
+
+    mark_updated_columns(query, rte, managed);
+}
+
+/// Records the marker columns as updated, which UPDATE OF triggers and the executor's index
+/// maintenance read. The required privileges are left as they were (DELETE).
+unsafe fn mark_updated_columns(query: *mut pg_sys::Query, rte: *mut pg_sys::RangeTblEntry, managed: &Managed) {
+    let offset = pg_sys::FirstLowInvalidHeapAttributeNumber;
+    let columns = [&managed.deleted_at, &managed.deleted_by, &managed.deletion_id];
+    #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15"))]
+    {
+        let _ = query;
+        for marker in columns {
+            (*rte).updatedCols = pg_sys::bms_add_member((*rte).updatedCols, marker.attnum as i32 - offset);
+        }
+    }
+    #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15")))]
+    {
+        let index = (*rte).perminfoindex as i32;
+        if index > 0 {
+            let info = pg_sys::list_nth((*query).rteperminfos, index - 1) as *mut pg_sys::RTEPermissionInfo;
+            for marker in columns {
+                (*info).updatedCols = pg_sys::bms_add_member((*info).updatedCols, marker.attnum as i32 - offset);
+            }
+        }
+    }
+}

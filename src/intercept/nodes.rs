@@ -1,0 +1,96 @@
+//! Builders for the few parse-tree nodes the planner hook adds.
+
+use std::ffi::CString;
+
+use pgrx::pg_sys;
+
+use crate::catalog::{self, Marker};
+use crate::error;
+
+/// Allocates a zeroed node of type `T` with its tag set, as PostgreSQL's `makeNode` does.
+unsafe fn make_node<T>(tag: pg_sys::NodeTag) -> *mut T {
+    let node = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
+    (*node).type_ = tag;
+    node as *mut T
+}
+
+/// `rel.marker` as a Var of the statement's result relation.
+pub unsafe fn marker_var(relation_index: i32, marker: &Marker, type_oid: pg_sys::Oid) -> *mut pg_sys::Expr {
+    let collation = if type_oid == pg_sys::TEXTOID { pg_sys::DEFAULT_COLLATION_OID } else { pg_sys::InvalidOid };
+    pg_sys::makeVar(relation_index as _, marker.attnum, type_oid, -1, collation, 0) as *mut pg_sys::Expr
+}
+
+/// `expr IS NULL`.
+pub unsafe fn is_null(expr: *mut pg_sys::Expr) -> *mut pg_sys::Node {
+    let test = make_node::<pg_sys::NullTest>(pg_sys::NodeTag::T_NullTest);
+    (*test).arg = expr;
+    (*test).nulltesttype = pg_sys::NullTestType::IS_NULL;
+    (*test).argisrow = false;
+    (*test).location = -1;
+    test as *mut pg_sys::Node
+}
+
+/// A call of a function, by OID, with no coercion.
+pub unsafe fn call(funcid: pg_sys::Oid, result_type: pg_sys::Oid, args: *mut pg_sys::List) -> *mut pg_sys::Expr {
+    let collation = if result_type == pg_sys::TEXTOID { pg_sys::DEFAULT_COLLATION_OID } else { pg_sys::InvalidOid };
+    pg_sys::makeFuncExpr(
+        funcid,
+        result_type,
+        args,
+        collation,
+        pg_sys::InvalidOid,
+        pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
+    ) as *mut pg_sys::Expr
+}
+
+/// `(SELECT expr)`: an uncorrelated scalar subquery, which the planner turns into an InitPlan
+/// that runs once per execution of the statement.
+pub unsafe fn scalar_subquery(expr: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
+    let entry = pg_sys::makeTargetEntry(expr, 1, pg_sys::pstrdup(c"value".as_ptr()), false);
+    let select = make_node::<pg_sys::Query>(pg_sys::NodeTag::T_Query);
+    (*select).commandType = pg_sys::CmdType::CMD_SELECT;
+    (*select).querySource = pg_sys::QuerySource::QSRC_ORIGINAL;
+    (*select).canSetTag = true;
+    (*select).jointree = pg_sys::makeFromExpr(std::ptr::null_mut(), std::ptr::null_mut());
+    (*select).targetList = pg_sys::lappend(std::ptr::null_mut(), entry as *mut std::ffi::c_void);
+
+    let sublink = make_node::<pg_sys::SubLink>(pg_sys::NodeTag::T_SubLink);
+    (*sublink).subLinkType = pg_sys::SubLinkType::EXPR_SUBLINK;
+    (*sublink).subLinkId = 0;
+    (*sublink).subselect = select as *mut pg_sys::Node;
+    (*sublink).location = -1;
+    sublink as *mut pg_sys::Expr
+}
+
+/// An oid constant.
+pub unsafe fn oid_const(value: pg_sys::Oid) -> *mut pg_sys::Expr {
+    pg_sys::makeConst(
+        pg_sys::OIDOID,
+        -1,
+        pg_sys::InvalidOid,
+        4,
+        pg_sys::Datum::from(value),
+        false,
+        true,
+    ) as *mut pg_sys::Expr
+}
+
+/// A SET-list entry assigning `expr` to the marker column.
+pub unsafe fn assignment(marker: &Marker, expr: *mut pg_sys::Expr) -> *mut pg_sys::TargetEntry {
+    let name = CString::new(marker.name.as_str()).unwrap_or_default();
+    pg_sys::makeTargetEntry(expr, marker.attnum, pg_sys::pstrdup(name.as_ptr()), false)
+}
+
+/// Looks up one of the extension's functions by name and argument types.
+pub unsafe fn extension_function(name: &std::ffi::CStr, arg_types: &[pg_sys::Oid]) -> pg_sys::Oid {
+    let mut names = std::ptr::null_mut();
+    for part in [catalog::SCHEMA, name] {
+        let value = pg_sys::makeString(pg_sys::pstrdup(part.as_ptr()));
+        names = pg_sys::lappend(names, value as *mut std::ffi::c_void);
+    }
+    let oid = pg_sys::LookupFuncName(names, arg_types.len() as i32, arg_types.as_ptr(), true);
+    if oid == pg_sys::InvalidOid {
+        error::internal("intercept::extension_function", format!("function softdelete.{name:?} not found"));
+    }
+    oid
+}

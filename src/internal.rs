@@ -1,0 +1,130 @@
+//! The extension's own statements, and the state that tells them apart from users' statements.
+//!
+//! restore() and purge() must see deleted rows, write the marker columns and remove rows for
+//! real, all of which the planner hook refuses to users. They mark the one statement they are
+//! about to run as internal; the planner hook consumes that mark on its next call, so any
+//! statement a user trigger runs while the internal one executes is planned as a user
+//! statement again.
+
+use std::cell::Cell;
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::error;
+
+thread_local! {
+    static NEXT_PLAN_INTERNAL: Cell<bool> = const { Cell::new(false) };
+    static PLANNING_INTERNAL: Cell<bool> = const { Cell::new(false) };
+    static HARD_DELETE_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Takes the mark set by [`update`] or [`select`], so that only one planner call sees it.
+pub fn take_next_plan_internal() -> bool {
+    NEXT_PLAN_INTERNAL.with(|flag| flag.replace(false))
+}
+
+pub fn planning_internal() -> bool {
+    PLANNING_INTERNAL.with(Cell::get)
+}
+
+/// Marks the planner call in progress as internal or not, and restores the outer value on
+/// drop, so that a nested planner call (a function folded at plan time that runs SQL) is never
+/// treated as internal.
+pub struct PlanningScope {
+    outer: bool,
+}
+
+impl PlanningScope {
+    pub fn enter(internal: bool) -> Self {
+        PlanningScope { outer: PLANNING_INTERNAL.with(|flag| flag.replace(internal)) }
+    }
+}
+
+impl Drop for PlanningScope {
+    fn drop(&mut self) {
+        PLANNING_INTERNAL.with(|flag| flag.set(self.outer));
+    }
+}
+
+/// Clears the internal mark if the statement failed before it reached the planner.
+struct NextPlanGuard;
+
+impl Drop for NextPlanGuard {
+    fn drop(&mut self) {
+        NEXT_PLAN_INTERNAL.with(|flag| flag.set(false));
+    }
+}
+
+/// Runs one internal data-modifying statement and returns the number of rows it processed.
+pub fn update(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> u64 {
+    let _guard = NextPlanGuard;
+    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
+    let table = error::spi("internal::update", client.update(sql, None, args));
+    table.len() as u64
+}
+
+/// True while purge() removes rows, so that the guard trigger lets the physical DELETE through.
+pub fn hard_delete_in_progress() -> bool {
+    HARD_DELETE_DEPTH.with(Cell::get) > 0
+}
+
+/// Lets physical deletes through the guard trigger until dropped.
+pub struct HardDeleteScope;
+
+impl HardDeleteScope {
+    pub fn enter() -> Self {
+        HARD_DELETE_DEPTH.with(|depth| depth.set(depth.get() + 1));
+        HardDeleteScope
+    }
+}
+
+impl Drop for HardDeleteScope {
+    fn drop(&mut self) {
+        HARD_DELETE_DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// Runs `f` with the privileges of the extension's owner, as PostgreSQL's own referential
+/// integrity triggers do, so that ordinary roles can cause audit events without being able to
+/// write `softdelete.events` themselves. The previous role is restored on return and, on error,
+/// by transaction or subtransaction abort.
+pub fn as_extension_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    struct Restore {
+        user: pg_sys::Oid,
+        context: i32,
+    }
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: restores the pair saved below, in the same backend.
+            unsafe { pg_sys::SetUserIdAndSecContext(self.user, self.context) };
+        }
+    }
+    let mut user = pg_sys::InvalidOid;
+    let mut context = 0;
+    // SAFETY: plain reads and writes of backend-local state.
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            owner,
+            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let _restore = Restore { user, context };
+    f()
+}
+
+/// Runs one internal query that returns (bool, bigint) rows, such as a row-state lookup.
+pub fn select(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<(bool, Option<i64>)> {
+    let _guard = NextPlanGuard;
+    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
+    let table = error::spi("internal::select", client.update(sql, None, args));
+    table
+        .map(|row| {
+            let first = error::spi("internal::select", row.get::<bool>(1)).unwrap_or(false);
+            let second = error::spi("internal::select", row.get::<i64>(2));
+            (first, second)
+        })
+        .collect()
+}
