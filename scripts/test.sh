@@ -31,23 +31,11 @@ bash scripts/install-extension.sh >/dev/null || { echo "build failed"; exit 1; }
 echo "== pg_regress"
 export RUN_DIR="$REPO_DIR/.run/test" PGPORT=54316
 export PGDATA="$RUN_DIR/pgdata" PGHOST="$RUN_DIR/socket"
-bash scripts/cluster.sh destroy
-bash scripts/cluster.sh start >/dev/null
-regress_out="$RUN_DIR/regress"
-as_postgres mkdir -p "$regress_out"
-pg_regress="$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress"
-as_postgres "$pg_regress" \
-    --host="$PGHOST" --port="$PGPORT" --user=postgres \
-    --inputdir=tests/pg_regress --outputdir="$regress_out" \
-    --schedule=tests/pg_regress/schedule --dbname=softdelete_regression \
-    >"$regress_out/summary.txt" 2>&1
+KEEP_CLUSTER=1 bash scripts/regress.sh
 regress_status=$?
-cat "$regress_out/summary.txt" | grep -E "^(ok|not ok|test|     |#)|tests? (passed|failed)" || true
-regress_total=$(grep -cE "^(ok|not ok|test) " "$regress_out/summary.txt")
-regress_failed=$(grep -cE "^not ok|\.\.\. FAILED|failed \(ignored\)" "$regress_out/summary.txt")
-if [ $regress_status -ne 0 ]; then
-    [ -f "$regress_out/regression.diffs" ] && head -n 200 "$regress_out/regression.diffs"
-fi
+summary="$RUN_DIR/regress/summary.txt"
+regress_total=$(grep -cE "^(ok|not ok|test) " "$summary")
+regress_failed=$(grep -cE "^not ok|\.\.\. FAILED" "$summary")
 passed=$((passed + regress_total - regress_failed))
 failed=$((failed + regress_failed))
 [ $regress_status -eq 0 ] || [ "$regress_failed" -gt 0 ] || failed=$((failed + 1))
