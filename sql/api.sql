@@ -25,6 +25,83 @@ AS $$ SELECT softdelete._purge_row(tbl::oid, pg_catalog.to_jsonb(key)) $$;
 COMMENT ON FUNCTION softdelete.purge(regclass, anyelement) IS
     'Removes one soft-deleted row for real, found by primary key; returns the number of rows removed';
 
+CREATE FUNCTION softdelete.restore_preview(tbl regclass, key anyelement)
+RETURNS TABLE (table_name text, key jsonb, problem text)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM softdelete._restore_preview(tbl::oid, pg_catalog.to_jsonb(key)) $$;
+COMMENT ON FUNCTION softdelete.restore_preview(regclass, anyelement) IS
+    'Lists the rows restore() would bring back for this key, with the conflict that would stop each; changes nothing';
+
+CREATE FUNCTION softdelete.set_foreign_key_rule(child regclass, constraint_name name, on_delete text)
+RETURNS void
+LANGUAGE sql VOLATILE
+AS $$ SELECT softdelete._set_foreign_key_rule(child::oid, constraint_name::text, on_delete) $$;
+COMMENT ON FUNCTION softdelete.set_foreign_key_rule(regclass, name, text) IS
+    'Overrides the ON DELETE rule a foreign key follows for soft deletes (cascade, restrict, no action, set null, set default; NULL resets)';
+
+-- Every foreign key that references a managed table, with the rule soft deletes follow.
+CREATE VIEW softdelete.foreign_key_rules AS
+SELECT con.conrelid::regclass AS child_table,
+       con.conname AS constraint_name,
+       con.confrelid::regclass AS parent_table,
+       CASE con.confdeltype WHEN 'c' THEN 'cascade' WHEN 'n' THEN 'set null'
+                            WHEN 'd' THEN 'set default' WHEN 'r' THEN 'restrict'
+                            ELSE 'no action' END AS declared_on_delete,
+       o.on_delete AS override_on_delete,
+       coalesce(o.on_delete,
+                CASE con.confdeltype WHEN 'c' THEN 'cascade' WHEN 'n' THEN 'set null'
+                                     WHEN 'd' THEN 'set default' WHEN 'r' THEN 'restrict'
+                                     ELSE 'no action' END) AS effective_on_delete,
+       EXISTS (SELECT FROM softdelete.managed_tables m WHERE m.relid = con.conrelid::regclass) AS child_managed
+FROM pg_catalog.pg_constraint con
+JOIN softdelete.managed_tables p ON p.relid = con.confrelid::regclass
+LEFT JOIN softdelete.foreign_key_overrides o
+       ON o.child_table = con.conrelid::regclass AND o.constraint_name = con.conname
+WHERE con.contype = 'f' AND con.conparentid = 0;
+GRANT SELECT ON softdelete.foreign_key_rules TO PUBLIC;
+
+-- One row per deletion (one DELETE statement, cascades included), from the audit trail.
+CREATE VIEW softdelete.deletions AS
+SELECT d.deletion_id,
+       d.deleted_at,
+       d.actor,
+       d.role_name,
+       d.reason,
+       d.root_table,
+       d.rows_per_table,
+       d.deleted_rows,
+       d.restored_rows,
+       d.purged_rows,
+       CASE WHEN d.restored_rows + d.purged_rows = 0 THEN 'active'
+            WHEN d.purged_rows >= d.deleted_rows THEN 'purged'
+            WHEN d.restored_rows >= d.deleted_rows THEN 'restored'
+            WHEN d.restored_rows + d.purged_rows >= d.deleted_rows THEN 'restored and purged'
+            WHEN d.purged_rows = 0 THEN 'partly restored'
+            ELSE 'partly purged' END AS state
+FROM (
+    SELECT e.deletion_id,
+           min(e.occurred_at) FILTER (WHERE e.operation = 'delete') AS deleted_at,
+           (array_agg(e.actor ORDER BY e.event_id) FILTER (WHERE e.operation = 'delete'))[1] AS actor,
+           (array_agg(e.role_name ORDER BY e.event_id) FILTER (WHERE e.operation = 'delete'))[1] AS role_name,
+           (array_agg(e.reason ORDER BY e.event_id) FILTER (WHERE e.operation = 'delete'))[1] AS reason,
+           (array_agg(e.table_name ORDER BY e.event_id)
+                FILTER (WHERE e.operation = 'delete' AND e.via_constraint IS NULL))[1] AS root_table,
+           (SELECT pg_catalog.jsonb_object_agg(t.table_name, t.rows)
+              FROM (SELECT x.table_name, count(*) AS rows FROM softdelete.events x
+                     WHERE x.deletion_id = e.deletion_id AND x.operation = 'delete'
+                     GROUP BY x.table_name) t) AS rows_per_table,
+           count(*) FILTER (WHERE e.operation = 'delete') AS deleted_rows,
+           count(*) FILTER (WHERE e.operation = 'restore') AS restored_rows,
+           count(*) FILTER (WHERE e.operation = 'purge') AS purged_rows
+    FROM softdelete.events e
+    WHERE e.deletion_id IS NOT NULL
+    GROUP BY e.deletion_id
+    HAVING count(*) FILTER (WHERE e.operation = 'delete') > 0
+) d;
+GRANT SELECT ON softdelete.deletions TO softdelete_viewer;
+COMMENT ON VIEW softdelete.deletions IS
+    'Deletions (one per DELETE statement, cascades included) with their actor, reason, rows per table and state';
+
 -- Row counts of a managed table, read with the privileges of the extension owner so that
 -- they are true counts whatever the caller may see.
 CREATE FUNCTION softdelete._row_counts(tbl regclass, OUT active_rows bigint, OUT deleted_rows bigint)

@@ -17,11 +17,22 @@ CREATE TABLE softdelete.managed_tables (
     enabled_by          name NOT NULL DEFAULT CURRENT_USER
 );
 
+-- ON DELETE rules that a DBA set for soft deletes, replacing the declared rule of a foreign key.
+CREATE TABLE softdelete.foreign_key_overrides (
+    child_table     regclass NOT NULL,
+    constraint_name name NOT NULL,
+    on_delete       text NOT NULL
+                    CHECK (on_delete IN ('cascade', 'restrict', 'no action', 'set null', 'set default')),
+    PRIMARY KEY (child_table, constraint_name)
+);
+
 -- The audit trail: one row per deleted, restored or purged row.
 CREATE TABLE softdelete.events (
     event_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- delete, restore, purge; unlink and relink for referencing rows that a SET NULL or
+    -- SET DEFAULT rule changed and a restore put back; truncate
     operation        text NOT NULL
-                     CHECK (operation IN ('delete', 'restore', 'purge', 'truncate')),
+                     CHECK (operation IN ('delete', 'restore', 'purge', 'unlink', 'relink', 'truncate')),
     -- schema-qualified name of the table when the event happened
     table_name       text NOT NULL,
     -- primary key of the row as {"column": value}; NULL only for 'truncate'
@@ -34,6 +45,10 @@ CREATE TABLE softdelete.events (
     -- the database role whose privileges were in effect (current_user)
     role_name        name NOT NULL,
     reason           text,
+    -- the foreign key a cascade followed to reach the row; NULL for rows the statement named
+    via_constraint   text,
+    -- unlink and relink: {"constraint": ..., "old": {...}, "new": {...}}
+    detail           jsonb,
     transaction_id   xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     application_name text,
     client_addr      inet
@@ -47,6 +62,7 @@ CREATE SEQUENCE softdelete.deletion_seq AS bigint;
 -- pg_dump keeps the configuration and the audit trail.
 SELECT pg_catalog.pg_extension_config_dump('softdelete.managed_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.events', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.foreign_key_overrides', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.deletion_seq', '');
 
 -- Roles are cluster-wide, so a second database that installs the extension reuses them.
@@ -69,8 +85,8 @@ COMMENT ON ROLE softdelete_restorer IS 'pg_softdelete: may call softdelete.resto
 COMMENT ON ROLE softdelete_purger IS 'pg_softdelete: may call softdelete.purge()';
 
 GRANT USAGE ON SCHEMA softdelete TO PUBLIC;
-REVOKE ALL ON softdelete.managed_tables, softdelete.events FROM PUBLIC;
-GRANT SELECT ON softdelete.managed_tables TO PUBLIC;
+REVOKE ALL ON softdelete.managed_tables, softdelete.events, softdelete.foreign_key_overrides FROM PUBLIC;
+GRANT SELECT ON softdelete.managed_tables, softdelete.foreign_key_overrides TO PUBLIC;
 GRANT SELECT ON softdelete.events TO softdelete_viewer;
 -- Soft-deleting statements of any role draw their deletion id from the sequence.
 GRANT USAGE ON SEQUENCE softdelete.deletion_seq TO PUBLIC;

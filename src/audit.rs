@@ -12,6 +12,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::cascade;
 use crate::catalog::{self, KeyColumn};
 use crate::error;
 use crate::internal;
@@ -35,10 +36,28 @@ impl Operation {
     }
 }
 
+/// Who caused a change: recorded as it was when the change started, because cascades run with
+/// the privileges of another role.
+#[derive(Clone, Debug)]
+pub struct Who {
+    pub actor: String,
+    pub role: String,
+    pub reason: Option<String>,
+}
+
+impl Who {
+    pub fn current() -> Who {
+        Who { actor: settings::actor(), role: settings::current_role_name(), reason: settings::reason() }
+    }
+}
+
 struct Expected {
     relid: pg_sys::Oid,
     operation: Operation,
     deletion_id: i64,
+    who: Who,
+    /// The foreign key a cascade followed to reach the table; None for the statement's own table.
+    via: Option<String>,
 }
 
 thread_local! {
@@ -48,7 +67,12 @@ thread_local! {
 /// Registers that the next UPDATE statement on `relid` soft-deletes (or restores) the rows of
 /// deletion `deletion_id`, so that its audit trigger records them.
 pub fn expect(relid: pg_sys::Oid, operation: Operation, deletion_id: i64) {
-    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { relid, operation, deletion_id }));
+    expect_via(relid, operation, deletion_id, Who::current(), None);
+}
+
+/// Like [`expect`], for a change made on behalf of `who`, reached through foreign key `via`.
+pub fn expect_via(relid: pg_sys::Oid, operation: Operation, deletion_id: i64, who: Who, via: Option<String>) {
+    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { relid, operation, deletion_id, who, via }));
 }
 
 fn take_expected(relid: pg_sys::Oid) -> Vec<Expected> {
@@ -108,76 +132,133 @@ fn actor() -> String {
 }
 
 /// Writes the events of one statement on a managed table (AFTER UPDATE and AFTER DELETE, FOR
-/// EACH STATEMENT, with transition tables).
+/// EACH STATEMENT, with transition tables), and applies the foreign-key rules of a soft delete.
 #[pg_trigger]
 fn _audit_trigger<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
     let relid = trigger.relid()?;
-    match trigger.op()? {
+    let Some(managed) = catalog::lookup(relid) else { return Ok(None) };
+    let (rows, expected) = match trigger.op()? {
         PgTriggerOperation::Update => {
             let expected = take_expected(relid);
-            let Some(rows) = trigger.new_transition_table_name()? else { return Ok(None) };
-            for operation in [Operation::Delete, Operation::Restore] {
-                let ids: Vec<i64> = expected
-                    .iter()
-                    .filter(|entry| entry.operation == operation)
-                    .map(|entry| entry.deletion_id)
-                    .collect();
-                if !ids.is_empty() {
-                    write_events(trigger, relid, rows, operation, ids);
-                }
+            match trigger.new_transition_table_name()? {
+                Some(rows) if !expected.is_empty() => (rows, expected),
+                _ => return Ok(None),
             }
         }
-        PgTriggerOperation::Delete => {
-            if let Some(rows) = trigger.old_transition_table_name()? {
-                write_events(trigger, relid, rows, Operation::Purge, Vec::new());
+        PgTriggerOperation::Delete => match trigger.old_transition_table_name()? {
+            Some(rows) => (rows, Vec::new()),
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let table = catalog::qualified_name(relid);
+    let trigger_data = trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData;
+    Spi::connect_mut(|client| {
+        // SAFETY: the trigger data outlives this SPI connection; registering it makes the
+        // statement's transition tables visible by name.
+        unsafe { pg_sys::SPI_register_trigger_data(trigger_data) };
+        let statement = Statement { relid, table: &table, managed: &managed, rows };
+        if expected.is_empty() {
+            write_events(client, &statement, Operation::Purge, None, &Who::current(), None);
+        }
+        for entry in &expected {
+            let marked = write_events(client, &statement, entry.operation, Some(entry.deletion_id), &entry.who, entry.via.as_deref());
+            // A statement trigger fires also when the statement marked no row; stopping there
+            // is what ends a cascade through cycles and self-references.
+            if entry.operation == Operation::Delete && marked > 0 {
+                let parent = cascade::ParentRows {
+                    relid,
+                    table: &table,
+                    managed: &managed,
+                    rows,
+                    deletion_id: entry.deletion_id,
+                    who: &entry.who,
+                };
+                cascade::apply(client, &parent);
             }
         }
-        _ => {}
-    }
+    });
     Ok(None)
 }
 
-fn write_events(trigger: &PgTrigger<'_>, relid: pg_sys::Oid, rows: &str, operation: Operation, ids: Vec<i64>) {
-    let Some(managed) = catalog::lookup(relid) else { return };
-    let keys = catalog::primary_key(relid);
-    let deletion_id = spi::quote_identifier(&managed.deletion_id.name);
-    let deleted_at = spi::quote_identifier(&managed.deleted_at.name);
-    let (deletion, filter) = match operation {
-        Operation::Delete => (format!("r.{deletion_id}"), format!("r.{deletion_id} = ANY($6) AND r.{deleted_at} IS NOT NULL")),
-        Operation::Restore => ("$6[1]".to_string(), format!("r.{deleted_at} IS NULL")),
-        Operation::Purge => (format!("r.{deletion_id}"), "true".to_string()),
+/// The statement whose transition table the audit trigger reads.
+struct Statement<'a> {
+    relid: pg_sys::Oid,
+    table: &'a str,
+    managed: &'a catalog::Managed,
+    rows: &'a str,
+}
+
+fn write_events(
+    client: &mut SpiClient<'_>,
+    statement: &Statement<'_>,
+    operation: Operation,
+    deletion: Option<i64>,
+    who: &Who,
+    via: Option<&str>,
+) -> usize {
+    let keys = catalog::primary_key(statement.relid);
+    let deletion_id = spi::quote_identifier(&statement.managed.deletion_id.name);
+    let deleted_at = spi::quote_identifier(&statement.managed.deleted_at.name);
+    let (deletion_sql, filter) = match operation {
+        Operation::Delete => (format!("r.{deletion_id}"), format!("r.{deletion_id} = $6 AND r.{deleted_at} IS NOT NULL")),
+        Operation::Restore => ("$6".to_string(), format!("r.{deleted_at} IS NULL")),
+        Operation::Purge => (format!("r.{deletion_id}"), "$6::bigint IS NULL".to_string()),
     };
     let sql = format!(
         "INSERT INTO softdelete.events \
-           (operation, table_name, key, deletion_id, actor, role_name, reason, application_name, client_addr) \
-         SELECT $1, $2, {key}, {deletion}, $3, $4, $5, \
+           (operation, table_name, key, deletion_id, actor, role_name, reason, via_constraint, \
+            application_name, client_addr) \
+         SELECT $1, $2, {key}, {deletion_sql}, $3, $4, $5, $7, \
                 pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr() \
          FROM {rows} r WHERE {filter}",
-        key = key_object_sql(&keys, 7),
-        rows = spi::quote_identifier(rows),
+        key = key_object_sql(&keys, 8),
+        rows = spi::quote_identifier(statement.rows),
     );
-    let table = catalog::qualified_name(relid);
-    let role = settings::current_role_name();
     let mut args: Vec<DatumWithOid> = vec![
         operation.as_str().into(),
-        table.into(),
-        settings::actor().into(),
-        role.into(),
-        settings::reason().into(),
-        ids.into(),
+        statement.table.to_string().into(),
+        who.actor.clone().into(),
+        who.role.clone().into(),
+        who.reason.clone().into(),
+        deletion.into(),
+        via.map(str::to_string).into(),
     ];
     args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
     let owner = catalog::extension_owner();
-    let trigger_data = trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData;
+    internal::as_extension_owner(owner, || error::spi("audit::write_events", client.update(sql.as_str(), None, &args)).len())
+}
+
+/// Records the referencing rows a SET NULL or SET DEFAULT rule changed, with their old and new
+/// values in `detail`, as `unlink` events of the deletion.
+pub fn record_unlinks(
+    client: &mut SpiClient<'_>,
+    table: &str,
+    deletion_id: i64,
+    who: &Who,
+    keys: Vec<pgrx::JsonB>,
+    details: Vec<pgrx::JsonB>,
+) {
+    let sql = "INSERT INTO softdelete.events \
+                 (operation, table_name, key, deletion_id, actor, role_name, reason, detail, \
+                  application_name, client_addr) \
+               SELECT 'unlink', $1, k.key, $2, $3, $4, $5, k.detail, \
+                      pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr() \
+               FROM ROWS FROM (pg_catalog.unnest($6::jsonb[]), pg_catalog.unnest($7::jsonb[])) AS k(key, detail)";
+    let args: Vec<DatumWithOid> = vec![
+        table.to_string().into(),
+        deletion_id.into(),
+        who.actor.clone().into(),
+        who.role.clone().into(),
+        who.reason.clone().into(),
+        keys.into(),
+        details.into(),
+    ];
+    let owner = catalog::extension_owner();
     internal::as_extension_owner(owner, || {
-        Spi::connect_mut(|client: &mut SpiClient<'_>| {
-            // SAFETY: the trigger data outlives this SPI connection; registering it makes the
-            // statement's transition tables visible by name.
-            unsafe { pg_sys::SPI_register_trigger_data(trigger_data) };
-            error::spi("audit::write_events", client.update(sql.as_str(), None, &args));
-        })
+        error::spi("audit::record_unlinks", client.update(sql, None, &args));
     });
 }
 
@@ -209,5 +290,28 @@ pub fn record_truncate(table: &str) {
         Spi::connect_mut(|client| {
             error::spi("audit::record_truncate", client.update(sql, None, &args));
         })
+    });
+}
+
+/// Records that a restore put back a value that a SET NULL or SET DEFAULT rule had changed.
+pub fn record_relink(client: &mut SpiClient<'_>, table: &str, deletion_id: i64, key: pgrx::JsonB, detail: pgrx::JsonB) {
+    let who = Who::current();
+    let sql = "INSERT INTO softdelete.events \
+                 (operation, table_name, key, deletion_id, actor, role_name, reason, detail, \
+                  application_name, client_addr) \
+               VALUES ('relink', $1, $2, $3, $4, $5, $6, $7, \
+                       pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";
+    let args: Vec<DatumWithOid> = vec![
+        table.to_string().into(),
+        key.into(),
+        deletion_id.into(),
+        who.actor.into(),
+        who.role.into(),
+        who.reason.into(),
+        detail.into(),
+    ];
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        error::spi("audit::record_relink", client.update(sql, None, &args));
     });
 }

@@ -7,6 +7,7 @@ use crate::access;
 use crate::catalog;
 use crate::enable::{self, MARKERS};
 use crate::error::{self, UserError};
+use crate::foreign_keys;
 use crate::internal;
 use crate::uniqueness;
 
@@ -33,6 +34,7 @@ fn disable(relid: pg_sys::Oid, drop_columns: bool) {
         };
         access::require_owner(relid, &table);
         refuse_if_deleted_rows(client, &table);
+        refuse_if_parent_changes_rows(relid, &table);
 
         forget(client, relid);
         remove_policies_and_triggers(client, relid, &table);
@@ -58,6 +60,7 @@ fn disable(relid: pg_sys::Oid, drop_columns: bool) {
         }
         // SAFETY: invalidation of a relation that exists and is locked by the ALTERs above.
         unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+        enable::refresh_reference_checks(client, relid);
         error::notice(format!("table {table} is no longer managed by pg_softdelete"));
     })
 }
@@ -121,4 +124,32 @@ fn remove_policies_and_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, 
         error::spi("disable::remove_policies_and_triggers", client.update(sql.as_str(), None, &[]));
     }
     error::notice(format!("removed the policies and triggers of pg_softdelete from table {table}"));
+}
+
+/// Rejects disabling a table that a managed table cascades or sets null into: its soft
+/// deletes would have nowhere to go.
+fn refuse_if_parent_changes_rows(relid: pg_sys::Oid, table: &str) {
+    for reference in foreign_keys::references_to_managed(relid) {
+        if reference.parent == relid {
+            continue;
+        }
+        let rules = foreign_keys::referencing(reference.parent);
+        let Some(fk) = rules.iter().find(|fk| fk.child == relid && fk.name == reference.name && fk.rule.changes_children()) else {
+            continue;
+        };
+        UserError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "cannot disable soft deletion on table {table}: managed table {} reaches it through foreign key {} with ON DELETE {}",
+                reference.parent_table,
+                spi::quote_identifier(&fk.name),
+                fk.rule.as_sql()
+            ),
+        )
+        .hint(format!(
+            "Disable {} first, or choose another rule with softdelete.set_foreign_key_rule('{table}', '{}', 'restrict').",
+            reference.parent_table, fk.name
+        ))
+        .raise()
+    }
 }

@@ -7,6 +7,8 @@ use pgrx::spi::SpiClient;
 use crate::access;
 use crate::catalog::{self, GUARD_TRIGGER};
 use crate::error::{self, UserError};
+use crate::foreign_keys;
+use crate::references;
 use crate::internal;
 use crate::uniqueness;
 
@@ -60,12 +62,14 @@ fn enable(relid: pg_sys::Oid) {
         hide_deleted_rows(client, &info);
         install_triggers(client, relid, &info.table);
         record(client, relid, &added, &converted, &info);
+        refresh_reference_checks(client, relid);
         // The allow policy is synchronised after the catalog row exists, as later DDL will be.
         let sync = "SELECT softdelete._sync_allow_policy($1::pg_catalog.regclass)";
         error::spi("enable", client.update(sync, None, &[relid.into()]));
         // SAFETY: invalidation of a relation that exists and is locked by the ALTERs above.
         unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
         warn_if_not_preloaded();
+        warn_about_referencing_tables(relid, &info.table);
         error::notice(format!("table {} is now managed by pg_softdelete", info.table));
     })
 }
@@ -264,5 +268,43 @@ fn warn_if_not_preloaded() {
             "pg_softdelete is not in shared_preload_libraries: until a session loads it, DELETE on managed tables reports 0 rows and ON CONFLICT (column) fails",
             "Add pg_softdelete to shared_preload_libraries in postgresql.conf and restart the server.",
         );
+    }
+}
+
+/// Warns about unmanaged referencing tables whose rule is CASCADE, SET NULL or SET DEFAULT: a
+/// soft delete cannot follow such a rule into a table that cannot soft-delete, so until that
+/// table is enabled too, soft-deleting a referenced row fails with `55000` and changes nothing.
+fn warn_about_referencing_tables(relid: pg_sys::Oid, table: &str) {
+    for fk in foreign_keys::referencing(relid) {
+        if fk.child == relid || !fk.rule.changes_children() || catalog::lookup(fk.child).is_some() {
+            continue;
+        }
+        error::warning(
+            PgSqlErrorCode::ERRCODE_WARNING,
+            format!(
+                "table {} references {table} through foreign key {} with ON DELETE {}, but is not managed by pg_softdelete; deleting referenced rows of {table} fails until it is",
+                fk.child_table,
+                spi::quote_identifier(&fk.name),
+                fk.rule.as_sql()
+            ),
+            format!(
+                "Run SELECT softdelete.enable('{}'), or choose another rule with softdelete.set_foreign_key_rule('{}', '{}', 'restrict').",
+                fk.child_table, fk.child_table, fk.name
+            ),
+        );
+    }
+}
+
+/// Installs (or removes) the triggers that reject new references to soft-deleted rows, on the
+/// table itself and on every table that references it.
+pub fn refresh_reference_checks(client: &mut SpiClient<'_>, relid: pg_sys::Oid) {
+    let mut tables = vec![relid];
+    for fk in foreign_keys::referencing(relid) {
+        if !tables.contains(&fk.child) {
+            tables.push(fk.child);
+        }
+    }
+    for table in tables {
+        references::refresh_triggers(client, table);
     }
 }

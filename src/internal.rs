@@ -20,7 +20,7 @@ thread_local! {
     static HARD_DELETE_DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Takes the mark set by [`update`] or [`select`], so that only one planner call sees it.
+/// Takes the mark set by [`update`], [`select`] or [`returning_three_jsonb`], so that only one planner call sees it.
 pub fn take_next_plan_internal() -> bool {
     NEXT_PLAN_INTERNAL.with(|flag| flag.replace(false))
 }
@@ -86,11 +86,16 @@ impl Drop for HardDeleteScope {
     }
 }
 
-/// Runs `f` with the privileges of the extension's owner, as PostgreSQL's own referential
-/// integrity triggers do, so that ordinary roles can cause audit events without being able to
-/// write `softdelete.events` themselves. The previous role is restored on return and, on error,
-/// by transaction or subtransaction abort.
+/// Runs `f` with the privileges of the extension's owner, so that ordinary roles can cause
+/// audit events without being able to write `softdelete.events` themselves.
 pub fn as_extension_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    as_role(owner, f)
+}
+
+/// Runs `f` with the privileges of `role`, as PostgreSQL's own referential integrity triggers
+/// do. The previous role is restored on return and, on error, by transaction or
+/// subtransaction abort.
+pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     struct Restore {
         user: pg_sys::Oid,
         context: i32,
@@ -107,7 +112,7 @@ pub fn as_extension_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
         pg_sys::SetUserIdAndSecContext(
-            owner,
+            role,
             context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
         );
     }
@@ -125,6 +130,24 @@ pub fn select(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) 
             let first = error::spi("internal::select", row.get::<bool>(1)).unwrap_or(false);
             let second = error::spi("internal::select", row.get::<i64>(2));
             (first, second)
+        })
+        .collect()
+}
+
+/// Runs one internal data-modifying statement whose RETURNING list has three jsonb columns.
+pub fn returning_three_jsonb(
+    client: &mut SpiClient<'_>,
+    sql: &str,
+    args: &[DatumWithOid<'_>],
+) -> Vec<(pgrx::JsonB, pgrx::JsonB, pgrx::JsonB)> {
+    let _guard = NextPlanGuard;
+    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
+    let table = error::spi("internal::returning_three_jsonb", client.update(sql, None, args));
+    let empty = || pgrx::JsonB(serde_json::Value::Null);
+    table
+        .map(|row| {
+            let get = |i| error::spi("internal::returning_three_jsonb", row.get::<pgrx::JsonB>(i)).unwrap_or_else(empty);
+            (get(1), get(2), get(3))
         })
         .collect()
 }

@@ -63,6 +63,16 @@ impl KeyedRow {
             .join(" AND ")
     }
 
+    /// Like [`KeyedRow::key_condition`], with each column qualified by `alias`.
+    pub fn key_condition_for(&self, alias: &str, first_param: usize) -> String {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| format!("{alias}.{} = ${}::{}", spi::quote_identifier(&key.name), first_param + i, key.type_sql))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
     /// The key values as statement arguments, to bind from the parameter given to
     /// [`KeyedRow::key_condition`].
     pub fn key_args(&self) -> Vec<DatumWithOid<'static>> {

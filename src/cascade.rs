@@ -1,0 +1,207 @@
+//! Foreign keys honoured in soft form when rows are soft-deleted.
+//!
+//! Called by the audit trigger of a parent table after a soft delete, with the statement's
+//! transition table still registered, for every foreign key that references the table:
+//! - CASCADE soft-deletes the active referencing rows in the same deletion; their own audit
+//!   trigger then cascades further, and `deleted_at IS NULL` stops cycles and self-references;
+//! - SET NULL and SET DEFAULT change the active referencing rows and record the old values as
+//!   `unlink` events of the deletion, so that restore can put them back;
+//! - RESTRICT and NO ACTION raise `23503` while an active row still references a deleted one.
+//!
+//! Like PostgreSQL's own referential actions, the changes to a referencing table run with the
+//! privileges of that table's owner, and the checks run with the extension owner's privileges
+//! so that no row-level security policy hides a referencing row.
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::JsonB;
+
+use crate::audit::{self, Operation, Who};
+use crate::catalog::{self, Managed};
+use crate::error::{self, UserError};
+use crate::foreign_keys::{self, column_list, plain_list, ForeignKey, Rule};
+use crate::internal;
+
+/// One soft delete of parent rows, as the cascade sees it.
+pub struct ParentRows<'a> {
+    pub relid: pg_sys::Oid,
+    pub table: &'a str,
+    pub managed: &'a Managed,
+    /// The name of the registered transition table holding the parent rows.
+    pub rows: &'a str,
+    pub deletion_id: i64,
+    pub who: &'a Who,
+}
+
+impl ParentRows<'_> {
+    /// `SELECT r."a", r."b" FROM rows r WHERE r.deletion_id = $n`: the referenced columns of
+    /// the rows this deletion marked.
+    fn referenced_keys(&self, columns: &[String], param: usize) -> String {
+        format!(
+            "SELECT {} FROM {} r WHERE r.{} = ${param}",
+            column_list("r", columns),
+            spi::quote_identifier(self.rows),
+            spi::quote_identifier(&self.managed.deletion_id.name),
+        )
+    }
+}
+
+/// Applies every foreign-key rule to the rows of one deletion.
+pub fn apply(client: &mut SpiClient<'_>, parent: &ParentRows<'_>) {
+    let keys = foreign_keys::referencing(parent.relid);
+    for fk in keys.iter().filter(|fk| fk.rule == Rule::Cascade) {
+        cascade(client, parent, fk);
+    }
+    for fk in keys.iter().filter(|fk| matches!(fk.rule, Rule::SetNull | Rule::SetDefault)) {
+        unlink(client, parent, fk);
+    }
+    for fk in keys.iter().filter(|fk| matches!(fk.rule, Rule::Restrict | Rule::NoAction)) {
+        check_not_referenced(client, parent, fk);
+    }
+}
+
+fn managed_child(parent: &ParentRows<'_>, fk: &ForeignKey) -> Managed {
+    match catalog::lookup(fk.child) {
+        Some(managed) => managed,
+        None => UserError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "cannot soft-delete rows of table {}: foreign key {} on table {} has rule ON DELETE {}, but {} is not managed by pg_softdelete",
+                parent.table, spi::quote_identifier(&fk.name), fk.child_table, fk.rule.as_sql(), fk.child_table
+            ),
+        )
+        .hint(format!(
+            "Run SELECT softdelete.enable('{}'), or change the rule with softdelete.set_foreign_key_rule().",
+            fk.child_table
+        ))
+        .raise(),
+    }
+}
+
+fn cascade(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) {
+    let child = managed_child(parent, fk);
+    let sql = format!(
+        "UPDATE {table} c SET {at} = pg_catalog.now(), {by} = $1, {id} = $2 \
+         WHERE ({fk_columns}) IN ({keys}) AND c.{at} IS NULL",
+        table = fk.child_table,
+        at = spi::quote_identifier(&child.deleted_at.name),
+        by = spi::quote_identifier(&child.deleted_by.name),
+        id = spi::quote_identifier(&child.deletion_id.name),
+        fk_columns = column_list("c", &fk.child_columns),
+        keys = parent.referenced_keys(&fk.parent_columns, 2),
+    );
+    audit::expect_via(fk.child, Operation::Delete, parent.deletion_id, parent.who.clone(), Some(fk.name.clone()));
+    let args: Vec<DatumWithOid> = vec![parent.who.actor.clone().into(), parent.deletion_id.into()];
+    internal::as_role(fk.child_owner, || internal::update(client, &sql, &args));
+}
+
+/// SET NULL / SET DEFAULT on the active referencing rows, with their old values recorded.
+fn unlink(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) {
+    let child = managed_child(parent, fk);
+    let value = if fk.rule == Rule::SetNull { "NULL" } else { "DEFAULT" };
+    let assignments: Vec<String> =
+        fk.child_columns.iter().map(|column| format!("{} = {value}", spi::quote_identifier(column))).collect();
+    let keys = catalog::primary_key(fk.child);
+    let key_names: Vec<String> = keys.iter().map(|key| key.name.clone()).collect();
+    let names = |first: usize, columns: &[String], alias: &str| -> String {
+        let pairs: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("${}::text, {alias}.{}", first + i, spi::quote_identifier(column)))
+            .collect();
+        format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
+    };
+    let old_columns: Vec<String> = (0..fk.child_columns.len()).map(|i| format!("softdelete_old_{i}")).collect();
+    let old_select: Vec<String> = fk
+        .child_columns
+        .iter()
+        .zip(&old_columns)
+        .map(|(column, alias)| format!("c2.{} AS {alias}", spi::quote_identifier(column)))
+        .collect();
+    let key_first = 2;
+    let column_first = key_first + key_names.len();
+    let old_object = {
+        let pairs: Vec<String> = old_columns
+            .iter()
+            .enumerate()
+            .map(|(i, alias)| format!("${}::text, o.{alias}", column_first + i))
+            .collect();
+        format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
+    };
+    let sql = format!(
+        "UPDATE {table} c SET {assignments} \
+         FROM (SELECT c2.tableoid AS softdelete_tableoid, c2.ctid AS softdelete_ctid, {old_select} \
+               FROM {table} c2 WHERE ({fk_columns}) IN ({parent_keys}) AND c2.{at} IS NULL FOR UPDATE) o \
+         WHERE c.tableoid = o.softdelete_tableoid AND c.ctid = o.softdelete_ctid \
+         RETURNING {key_object}, {old_object}, {new_object}",
+        table = fk.child_table,
+        assignments = assignments.join(", "),
+        old_select = old_select.join(", "),
+        fk_columns = column_list("c2", &fk.child_columns),
+        parent_keys = parent.referenced_keys(&fk.parent_columns, 1),
+        at = spi::quote_identifier(&child.deleted_at.name),
+        key_object = names(key_first, &key_names, "c"),
+        new_object = names(column_first, &fk.child_columns, "c"),
+    );
+    let mut args: Vec<DatumWithOid> = vec![parent.deletion_id.into()];
+    args.extend(key_names.iter().map(|name| DatumWithOid::from(name.clone())));
+    args.extend(fk.child_columns.iter().map(|name| DatumWithOid::from(name.clone())));
+    let changed: Vec<(JsonB, JsonB, JsonB)> = internal::as_role(fk.child_owner, || {
+        internal::returning_three_jsonb(client, &sql, &args)
+    });
+    if changed.is_empty() {
+        return;
+    }
+    let mut keys_json = Vec::new();
+    let mut details = Vec::new();
+    for (key, old, new) in changed {
+        keys_json.push(key);
+        details.push(JsonB(serde_json::json!({"constraint": fk.name, "old": old.0, "new": new.0})));
+    }
+    audit::record_unlinks(client, &fk.child_table, parent.deletion_id, parent.who, keys_json, details);
+}
+
+/// Raises `23503` when an active row still references a row of the deletion, as a hard
+/// delete would under RESTRICT or NO ACTION.
+///
+/// NOTE: the check runs when the soft delete runs, also for foreign keys declared DEFERRABLE
+/// INITIALLY DEFERRED, which PostgreSQL would check at commit.
+fn check_not_referenced(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) {
+    let active = match catalog::lookup(fk.child) {
+        Some(child) => format!(" AND c.{} IS NULL", spi::quote_identifier(&child.deleted_at.name)),
+        None => String::new(),
+    };
+    let values: Vec<String> = fk.child_columns.iter().map(|c| format!("c.{}::text", spi::quote_identifier(c))).collect();
+    let sql = format!(
+        "SELECT pg_catalog.concat_ws(', ', {values}) FROM {table} c WHERE ({fk_columns}) IN ({keys}){active} LIMIT 1",
+        values = values.join(", "),
+        table = fk.child_table,
+        fk_columns = column_list("c", &fk.child_columns),
+        keys = parent.referenced_keys(&fk.parent_columns, 1),
+    );
+    let owner = catalog::extension_owner();
+    let found = internal::as_extension_owner(owner, || {
+        let rows = error::spi("cascade::check_not_referenced", client.select(sql.as_str(), None, &[parent.deletion_id.into()]));
+        rows.into_iter().next().and_then(|row| row.get::<String>(1).ok().flatten())
+    });
+    if let Some(values) = found {
+        UserError::new(
+            PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
+            format!(
+                "update or delete on table {} violates foreign key constraint {} on table {}",
+                parent.table, spi::quote_identifier(&fk.name), fk.child_table
+            ),
+        )
+        .detail(format!(
+            "Key ({})=({values}) is still referenced from table {}.",
+            plain_list(&fk.parent_columns),
+            fk.child_table
+        ))
+        .hint(format!(
+            "Delete the referencing rows of {} first, or make the rule cascade with softdelete.set_foreign_key_rule().",
+            fk.child_table
+        ))
+        .raise()
+    }
+}

@@ -1,0 +1,120 @@
+//! Foreign keys between managed tables, and the ON DELETE rule each one follows.
+
+use pgrx::prelude::*;
+
+use crate::catalog;
+use crate::error;
+
+/// The ON DELETE rule of a foreign key, declared or overridden by the DBA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    Cascade,
+    Restrict,
+    NoAction,
+    SetNull,
+    SetDefault,
+}
+
+impl Rule {
+    pub fn parse(text: &str) -> Option<Rule> {
+        match text {
+            "cascade" => Some(Rule::Cascade),
+            "restrict" => Some(Rule::Restrict),
+            "no action" => Some(Rule::NoAction),
+            "set null" => Some(Rule::SetNull),
+            "set default" => Some(Rule::SetDefault),
+            _ => None,
+        }
+    }
+
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Rule::Cascade => "CASCADE",
+            Rule::Restrict => "RESTRICT",
+            Rule::NoAction => "NO ACTION",
+            Rule::SetNull => "SET NULL",
+            Rule::SetDefault => "SET DEFAULT",
+        }
+    }
+
+    /// True for rules that change referencing rows, which an unmanaged table cannot follow in
+    /// soft form.
+    pub fn changes_children(self) -> bool {
+        matches!(self, Rule::Cascade | Rule::SetNull | Rule::SetDefault)
+    }
+}
+
+/// A foreign key that references a managed table.
+#[derive(Clone, Debug)]
+pub struct ForeignKey {
+    pub name: String,
+    pub child: pg_sys::Oid,
+    pub child_table: String,
+    pub child_columns: Vec<String>,
+    pub parent_columns: Vec<String>,
+    pub rule: Rule,
+    pub declared: Rule,
+    pub child_owner: pg_sys::Oid,
+}
+
+/// Returns the foreign keys that reference `parent` or a partitioned table it belongs to.
+pub fn referencing(parent: pg_sys::Oid) -> Vec<ForeignKey> {
+    Spi::connect(|client| {
+        let rows = error::spi("foreign_keys::referencing", client.select(include_str!("sql/foreign_keys.sql"), None, &[parent.into()]));
+        rows.map(|row| {
+            let text = |i| error::spi("foreign_keys", row.get::<String>(i)).unwrap_or_default();
+            let list = |i| error::spi("foreign_keys", row.get::<Vec<String>>(i)).unwrap_or_default();
+            ForeignKey {
+                name: text(1),
+                child: error::spi("foreign_keys", row.get::<pg_sys::Oid>(2)).unwrap_or(pg_sys::InvalidOid),
+                child_table: text(3),
+                child_columns: list(4),
+                parent_columns: list(5),
+                rule: Rule::parse(&text(6)).unwrap_or(Rule::NoAction),
+                declared: Rule::parse(&text(7)).unwrap_or(Rule::NoAction),
+                child_owner: error::spi("foreign_keys", row.get::<pg_sys::Oid>(8)).unwrap_or(pg_sys::InvalidOid),
+            }
+        })
+        .collect()
+    })
+}
+
+/// A foreign key declared on a table, seen from the referencing side.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    pub name: String,
+    pub parent: pg_sys::Oid,
+    pub parent_table: String,
+    pub child_columns: Vec<String>,
+    pub parent_columns: Vec<String>,
+}
+
+/// Returns the foreign keys declared on `child` whose referenced table is managed.
+pub fn references_to_managed(child: pg_sys::Oid) -> Vec<Reference> {
+    let all: Vec<Reference> = Spi::connect(|client| {
+        let rows = error::spi("foreign_keys::references", client.select(include_str!("sql/foreign_keys_of.sql"), None, &[child.into()]));
+        rows.map(|row| {
+            let text = |i| error::spi("foreign_keys", row.get::<String>(i)).unwrap_or_default();
+            let list = |i| error::spi("foreign_keys", row.get::<Vec<String>>(i)).unwrap_or_default();
+            Reference {
+                name: text(1),
+                parent: error::spi("foreign_keys", row.get::<pg_sys::Oid>(2)).unwrap_or(pg_sys::InvalidOid),
+                parent_table: text(3),
+                child_columns: list(4),
+                parent_columns: list(5),
+            }
+        })
+        .collect()
+    });
+    all.into_iter().filter(|reference| catalog::lookup(reference.parent).is_some()).collect()
+}
+
+/// `alias."a", alias."b"` for a list of columns.
+pub fn column_list(alias: &str, columns: &[String]) -> String {
+    columns.iter().map(|c| format!("{alias}.{}", spi::quote_identifier(c))).collect::<Vec<_>>().join(", ")
+}
+
+/// `a, b` quoted, without an alias, as PostgreSQL prints them in messages.
+pub fn plain_list(columns: &[String]) -> String {
+    columns.iter().map(|c| spi::quote_identifier(c)).collect::<Vec<_>>().join(", ")
+}
