@@ -12,6 +12,8 @@
 //! privileges of that table's owner, and the checks run with the extension owner's privileges
 //! so that no row-level security policy hides a referencing row.
 
+use std::cell::RefCell;
+
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -163,34 +165,67 @@ fn unlink(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) 
 }
 
 /// Raises `23503` when an active row still references a row of the deletion, as a hard
-/// delete would under RESTRICT or NO ACTION.
+/// delete would under RESTRICT or NO ACTION. A NO ACTION key declared DEFERRABLE INITIALLY
+/// DEFERRED is checked at commit instead, against the rows of the deletion still deleted then.
 ///
-/// NOTE: the check runs when the soft delete runs, also for foreign keys declared DEFERRABLE
-/// INITIALLY DEFERRED, which PostgreSQL would check at commit.
+/// NOTE: `SET CONSTRAINTS` does not move these checks; only the declared timing counts.
 fn check_not_referenced(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) {
+    let parent_rows = parent.referenced_keys(&fk.parent_columns, 1);
+    if fk.initially_deferred && fk.rule == Rule::NoAction {
+        let deleted_parents = format!(
+            "SELECT {} FROM {} r WHERE r.{} = $1 AND r.{} IS NOT NULL",
+            column_list("r", &fk.parent_columns),
+            parent.table,
+            spi::quote_identifier(&parent.managed.deletion_id.name),
+            spi::quote_identifier(&parent.managed.deleted_at.name),
+        );
+        let check = referencing_rows_sql(fk, &deleted_parents);
+        DEFERRED.with(|deferred| {
+            deferred.borrow_mut().push(DeferredCheck {
+                sql: check,
+                deletion_id: parent.deletion_id,
+                parent_table: parent.table.to_string(),
+                fk: fk.clone(),
+            })
+        });
+        return;
+    }
+    let sql = referencing_rows_sql(fk, &parent_rows);
+    if let Some(values) = first_referencing_row(client, &sql, parent.deletion_id) {
+        raise_still_referenced(parent.table, fk, &values)
+    }
+}
+
+/// `SELECT 'values' FROM child c WHERE (fk) IN (<parent rows>) AND <child is active> LIMIT 1`.
+fn referencing_rows_sql(fk: &ForeignKey, parent_rows: &str) -> String {
     let active = match catalog::lookup(fk.child) {
         Some(child) => format!(" AND c.{} IS NULL", spi::quote_identifier(&child.deleted_at.name)),
         None => String::new(),
     };
     let values: Vec<String> = fk.child_columns.iter().map(|c| format!("c.{}::text", spi::quote_identifier(c))).collect();
-    let sql = format!(
-        "SELECT pg_catalog.concat_ws(', ', {values}) FROM {table} c WHERE ({fk_columns}) IN ({keys}){active} LIMIT 1",
+    format!(
+        "SELECT pg_catalog.concat_ws(', ', {values}) FROM {table} c WHERE ({fk_columns}) IN ({parent_rows}){active} LIMIT 1",
         values = values.join(", "),
         table = fk.child_table,
         fk_columns = column_list("c", &fk.child_columns),
-        keys = parent.referenced_keys(&fk.parent_columns, 1),
-    );
+    )
+}
+
+fn first_referencing_row(client: &mut SpiClient<'_>, sql: &str, deletion_id: i64) -> Option<String> {
     let owner = catalog::extension_owner();
-    let found = internal::as_extension_owner(owner, || {
-        let rows = error::spi("cascade::check_not_referenced", client.select(sql.as_str(), None, &[parent.deletion_id.into()]));
+    internal::as_extension_owner(owner, || {
+        let rows = error::spi("cascade::first_referencing_row", client.select(sql, None, &[deletion_id.into()]));
         rows.into_iter().next().and_then(|row| row.get::<String>(1).ok().flatten())
-    });
-    if let Some(values) = found {
+    })
+}
+
+fn raise_still_referenced(parent_table: &str, fk: &ForeignKey, values: &str) -> ! {
+    {
         UserError::new(
             PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
             format!(
                 "update or delete on table {} violates foreign key constraint {} on table {}",
-                parent.table, spi::quote_identifier(&fk.name), fk.child_table
+                parent_table, spi::quote_identifier(&fk.name), fk.child_table
             ),
         )
         .detail(format!(
@@ -204,4 +239,43 @@ fn check_not_referenced(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk:
         ))
         .raise()
     }
+}
+
+/// A NO ACTION check postponed to commit.
+struct DeferredCheck {
+    sql: String,
+    deletion_id: i64,
+    parent_table: String,
+    fk: ForeignKey,
+}
+
+thread_local! {
+    static DEFERRED: RefCell<Vec<DeferredCheck>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs the postponed checks just before commit; an error aborts the transaction.
+#[pg_guard]
+unsafe extern "C-unwind" fn transaction_event(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    let checks = match DEFERRED.with(|deferred| deferred.try_borrow_mut().map(|mut d| std::mem::take(&mut *d))) {
+        Ok(checks) => checks,
+        Err(_) => return,
+    };
+    if event != pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT || checks.is_empty() {
+        return;
+    }
+    // Portals are closed by now, so the checks need a snapshot of their own.
+    pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+    Spi::connect_mut(|client| {
+        for check in &checks {
+            if let Some(values) = first_referencing_row(client, &check.sql, check.deletion_id) {
+                raise_still_referenced(&check.parent_table, &check.fk, &values)
+            }
+        }
+    });
+    pg_sys::PopActiveSnapshot();
+}
+
+pub fn register_callbacks() {
+    // SAFETY: called once from _PG_init; the callback lives as long as the backend.
+    unsafe { pg_sys::RegisterXactCallback(Some(transaction_event), std::ptr::null_mut()) };
 }

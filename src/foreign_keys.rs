@@ -55,6 +55,8 @@ pub struct ForeignKey {
     pub rule: Rule,
     pub declared: Rule,
     pub child_owner: pg_sys::Oid,
+    /// Declared DEFERRABLE INITIALLY DEFERRED: RESTRICT-free checks wait for commit.
+    pub initially_deferred: bool,
 }
 
 /// Returns the foreign keys that reference `parent` or a partitioned table it belongs to.
@@ -73,6 +75,7 @@ pub fn referencing(parent: pg_sys::Oid) -> Vec<ForeignKey> {
                 rule: Rule::parse(&text(6)).unwrap_or(Rule::NoAction),
                 declared: Rule::parse(&text(7)).unwrap_or(Rule::NoAction),
                 child_owner: error::spi("foreign_keys", row.get::<pg_sys::Oid>(8)).unwrap_or(pg_sys::InvalidOid),
+                initially_deferred: error::spi("foreign_keys", row.get::<bool>(9)).unwrap_or(false),
             }
         })
         .collect()

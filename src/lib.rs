@@ -40,6 +40,7 @@ pub extern "C-unwind" fn _PG_init() {
     catalog::register_callbacks();
     visibility::register_callbacks();
     audit::register_callbacks();
+    cascade::register_callbacks();
 }
 
 /// Tests of Rust internals against a real server; the SQL behaviour is tested by pg_regress.

@@ -18,7 +18,8 @@ SELECT con.conname::text,
        CASE con.confdeltype WHEN 'c' THEN 'cascade' WHEN 'n' THEN 'set null'
                             WHEN 'd' THEN 'set default' WHEN 'r' THEN 'restrict'
                             ELSE 'no action' END,
-       c.relowner
+       c.relowner,
+       con.condeferred
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
