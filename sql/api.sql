@@ -19,11 +19,89 @@ AS $$ SELECT softdelete._restore_row(tbl::oid, pg_catalog.to_jsonb(key)) $$;
 COMMENT ON FUNCTION softdelete.restore(regclass, anyelement) IS
     'Restores one soft-deleted row, found by primary key; returns the number of rows restored';
 
-CREATE FUNCTION softdelete.purge(tbl regclass, key anyelement) RETURNS bigint
+CREATE FUNCTION softdelete.purge(tbl regclass, key anyelement, include_active boolean DEFAULT false)
+RETURNS bigint
 LANGUAGE sql VOLATILE
-AS $$ SELECT softdelete._purge_row(tbl::oid, pg_catalog.to_jsonb(key)) $$;
-COMMENT ON FUNCTION softdelete.purge(regclass, anyelement) IS
-    'Removes one soft-deleted row for real, found by primary key; returns the number of rows removed';
+AS $$ SELECT softdelete._purge_row(tbl::oid, pg_catalog.to_jsonb(key), include_active) $$;
+COMMENT ON FUNCTION softdelete.purge(regclass, anyelement, boolean) IS
+    'Removes one soft-deleted row for real, with its soft-deleted cascade; include_active => true deletes an active row first';
+
+CREATE FUNCTION softdelete.purge_preview(tbl regclass, key anyelement, include_active boolean DEFAULT false)
+RETURNS TABLE (table_name text, key jsonb)
+LANGUAGE sql VOLATILE
+AS $$ SELECT * FROM softdelete._purge_preview(tbl::oid, pg_catalog.to_jsonb(key), include_active) $$;
+COMMENT ON FUNCTION softdelete.purge_preview(regclass, anyelement, boolean) IS
+    'Lists every row purge() would remove for this key; changes nothing';
+
+CREATE FUNCTION softdelete.set_personal_columns(tbl regclass, columns jsonb) RETURNS void
+LANGUAGE sql VOLATILE
+AS $$ SELECT softdelete._set_personal_columns(tbl::oid, columns) $$;
+COMMENT ON FUNCTION softdelete.set_personal_columns(regclass, jsonb) IS
+    'Declares the personal columns anonymize() overwrites: {"column": null or a template with {key}}';
+
+CREATE FUNCTION softdelete.anonymize(tbl regclass, key anyelement) RETURNS bigint
+LANGUAGE sql VOLATILE
+AS $$ SELECT softdelete._anonymize(tbl::oid, pg_catalog.to_jsonb(key)) $$;
+COMMENT ON FUNCTION softdelete.anonymize(regclass, anyelement) IS
+    'Overwrites the personal columns of one row and keeps the row';
+
+CREATE FUNCTION softdelete.set_retention(tbl regclass, keep interval) RETURNS void
+LANGUAGE sql VOLATILE
+AS $$ SELECT softdelete._set_retention(tbl::oid, keep) $$;
+COMMENT ON FUNCTION softdelete.set_retention(regclass, interval) IS
+    'Sets how long soft-deleted rows are kept before purge_expired() removes them; NULL keeps them';
+
+-- Purges expired deletions in batches, committing after each batch, so that a large backlog
+-- never becomes one huge transaction. Run it with CALL, outside a transaction block, for
+-- example from pg_cron: SELECT cron.schedule('purge', '0 3 * * *', 'CALL softdelete.purge_expired()');
+CREATE PROCEDURE softdelete.purge_expired(batch_size integer DEFAULT 100)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+    total bigint := 0;
+    batches integer := 0;
+BEGIN
+    LOOP
+        removed := softdelete._purge_expired_batch(batch_size);
+        EXIT WHEN removed = 0;
+        total := total + removed;
+        batches := batches + 1;
+        COMMIT;
+    END LOOP;
+    RAISE NOTICE 'purge_expired: removed % row(s) in % batch(es)', total, batches;
+END
+$$;
+
+CREATE FUNCTION softdelete.hold(tbl regclass, key anyelement, reason text) RETURNS bigint
+LANGUAGE sql VOLATILE
+AS $$ SELECT softdelete._hold_row(tbl::oid, pg_catalog.to_jsonb(key), reason) $$;
+COMMENT ON FUNCTION softdelete.hold(regclass, anyelement, text) IS
+    'Places a legal hold on one row: no path can purge it until softdelete.release_hold()';
+
+-- Every soft-deleted row that can be restored now, with who deleted it, when and why, and
+-- when retention will purge it.
+CREATE VIEW softdelete.recycle_bin AS
+SELECT e.table_name,
+       e.key,
+       e.deletion_id,
+       e.occurred_at AS deleted_at,
+       e.actor AS deleted_by,
+       e.reason,
+       e.via_constraint,
+       e.occurred_at + m.retention AS purge_after,
+       EXISTS (SELECT FROM softdelete.legal_holds h
+                WHERE h.deletion_id = e.deletion_id
+                   OR (h.table_name = e.table_name AND h.key = e.key)) AS on_hold
+FROM softdelete.events e
+LEFT JOIN softdelete.managed_tables m ON m.relid = pg_catalog.to_regclass(e.table_name)
+WHERE e.operation = 'delete'
+  AND NOT EXISTS (SELECT FROM softdelete.events x
+                   WHERE x.deletion_id = e.deletion_id AND x.table_name = e.table_name
+                     AND x.key = e.key AND x.operation IN ('restore', 'purge'));
+GRANT SELECT ON softdelete.recycle_bin TO softdelete_viewer;
+COMMENT ON VIEW softdelete.recycle_bin IS
+    'Soft-deleted rows that can be restored now, with who, when, why and when retention purges them';
 
 CREATE FUNCTION softdelete.restore_preview(tbl regclass, key anyelement)
 RETURNS TABLE (table_name text, key jsonb, problem text)
@@ -131,7 +209,9 @@ SELECT m.relid AS table_name,
        m.enabled_by
 FROM softdelete.managed_tables m
 CROSS JOIN LATERAL softdelete._row_counts(m.relid) c
-JOIN pg_catalog.pg_roles r ON r.rolname = CURRENT_USER;
+JOIN pg_catalog.pg_roles r ON r.rolname = CURRENT_USER
+-- Counts are shown only for tables the current role may read.
+WHERE pg_catalog.has_table_privilege(m.relid, 'SELECT');
 GRANT SELECT ON softdelete.tables TO PUBLIC;
 COMMENT ON VIEW softdelete.tables IS
     'Managed tables with their active and soft-deleted row counts';
@@ -139,7 +219,8 @@ COMMENT ON VIEW softdelete.tables IS
 -- Keeps the permissive policy softdelete_allow on a managed table exactly when the table has
 -- no permissive policy of its own. Row-level security denies every row when no permissive
 -- policy applies, and a permissive "allow all" beside the owner's policies would OR them away.
--- It runs with the caller's privileges: only the table's owner can create or drop its policies.
+-- It is not SECURITY DEFINER: enable() calls it as the table's owner, and the extension's
+-- event triggers call it with their own (the extension owner's) privileges.
 CREATE FUNCTION softdelete._sync_allow_policy(tbl regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -160,12 +241,18 @@ BEGIN
 END
 $$;
 
+-- After DDL: keeps softdelete_allow in step with the owner's policies, manages partitions
+-- created or attached after enable(), and rejects changes that would break a managed table
+-- (dropping, renaming or retyping a marker column, turning row-level security off).
 CREATE FUNCTION softdelete._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tbl regclass;
+    command record;
+    managed softdelete.managed_tables;
+    broken text;
 BEGIN
     FOR tbl IN
         SELECT DISTINCT m.relid
@@ -175,6 +262,43 @@ BEGIN
         WHERE c.command_tag IN ('CREATE POLICY', 'ALTER POLICY')
     LOOP
         PERFORM softdelete._sync_allow_policy(tbl);
+    END LOOP;
+
+    FOR command IN
+        SELECT DISTINCT c.objid
+        FROM pg_event_trigger_ddl_commands() c
+        WHERE c.command_tag IN ('CREATE TABLE', 'ALTER TABLE') AND c.classid = 'pg_class'::regclass
+    LOOP
+        -- A new or attached partition of a managed table.
+        IF EXISTS (SELECT FROM pg_partition_ancestors(command.objid) a
+                   JOIN softdelete.managed_tables m ON m.relid = a.relid
+                   WHERE a.relid <> command.objid) THEN
+            PERFORM softdelete._manage_partition(command.objid);
+        END IF;
+
+        SELECT * INTO managed FROM softdelete.managed_tables m WHERE m.relid = command.objid::regclass;
+        CONTINUE WHEN NOT FOUND;
+        SELECT string_agg(format('%I', x.name), ', ') INTO broken
+        FROM (VALUES (managed.deleted_at_column, 'timestamptz'::regtype),
+                     (managed.deleted_by_column, 'text'::regtype),
+                     (managed.deletion_id_column, 'int8'::regtype)) AS x(name, type)
+        WHERE NOT EXISTS (SELECT FROM pg_attribute a
+                          WHERE a.attrelid = command.objid AND a.attname = x.name
+                            AND a.atttypid = x.type AND NOT a.attisdropped);
+        IF broken IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot change marker column(s) % of table %, which is managed by pg_softdelete',
+                            broken, managed.relid
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Run softdelete.disable() first.';
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_class c
+                       WHERE c.oid = command.objid AND c.relrowsecurity AND c.relforcerowsecurity) THEN
+            RAISE EXCEPTION 'cannot turn off row-level security on table %, which is managed by pg_softdelete',
+                            managed.relid
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'Row-level security hides the soft-deleted rows.',
+                      HINT = 'Run softdelete.disable() first.';
+        END IF;
     END LOOP;
 END
 $$;
@@ -201,7 +325,7 @@ END
 $$;
 
 CREATE EVENT TRIGGER softdelete_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY')
+    WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION softdelete._on_ddl_end();
 CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
     EXECUTE FUNCTION softdelete._on_sql_drop();

@@ -14,8 +14,36 @@ CREATE TABLE softdelete.managed_tables (
     rls_was_enabled     boolean NOT NULL,
     rls_was_forced      boolean NOT NULL,
     enabled_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    enabled_by          name NOT NULL DEFAULT CURRENT_USER
+    enabled_by          name NOT NULL DEFAULT CURRENT_USER,
+    -- how long soft-deleted rows are kept before purge_expired() removes them; NULL: forever
+    retention           interval CHECK (retention >= interval '0')
 );
+
+-- Personal columns of managed tables, overwritten by anonymize(). The replacement is NULL
+-- (the column becomes NULL) or a text template in which {key} stands for the row's primary
+-- key, such as 'deleted-{key}@example.invalid', so that NOT NULL and unique constraints hold.
+CREATE TABLE softdelete.personal_columns (
+    relid        regclass NOT NULL REFERENCES softdelete.managed_tables ON DELETE CASCADE,
+    column_name  name NOT NULL,
+    replacement  text,
+    PRIMARY KEY (relid, column_name)
+);
+
+-- Legal holds: a held row or deletion cannot be purged, by purge(), purge_expired() or any
+-- other path, until the hold is released.
+CREATE TABLE softdelete.legal_holds (
+    hold_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    table_name   text,
+    key          jsonb,
+    deletion_id  bigint,
+    reason       text NOT NULL,
+    placed_by    text NOT NULL,
+    placed_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK ((table_name IS NOT NULL AND key IS NOT NULL AND deletion_id IS NULL)
+           OR (table_name IS NULL AND key IS NULL AND deletion_id IS NOT NULL))
+);
+CREATE INDEX legal_holds_row_idx ON softdelete.legal_holds (table_name, key);
+CREATE INDEX legal_holds_deletion_idx ON softdelete.legal_holds (deletion_id);
 
 -- ON DELETE rules that a DBA set for soft deletes, replacing the declared rule of a foreign key.
 CREATE TABLE softdelete.foreign_key_overrides (
@@ -30,9 +58,11 @@ CREATE TABLE softdelete.foreign_key_overrides (
 CREATE TABLE softdelete.events (
     event_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- delete, restore, purge; unlink and relink for referencing rows that a SET NULL or
-    -- SET DEFAULT rule changed and a restore put back; truncate
+    -- SET DEFAULT rule changed and a restore put back; anonymize; hold and release for legal
+    -- holds; truncate
     operation        text NOT NULL
-                     CHECK (operation IN ('delete', 'restore', 'purge', 'unlink', 'relink', 'truncate')),
+                     CHECK (operation IN ('delete', 'restore', 'purge', 'unlink', 'relink',
+                                          'anonymize', 'hold', 'release', 'truncate')),
     -- schema-qualified name of the table when the event happened
     table_name       text NOT NULL,
     -- primary key of the row as {"column": value}; NULL only for 'truncate'
@@ -63,6 +93,8 @@ CREATE SEQUENCE softdelete.deletion_seq AS bigint;
 SELECT pg_catalog.pg_extension_config_dump('softdelete.managed_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.events', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.foreign_key_overrides', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.personal_columns', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.legal_holds', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.deletion_seq', '');
 
 -- Roles are cluster-wide, so a second database that installs the extension reuses them.
@@ -85,8 +117,11 @@ COMMENT ON ROLE softdelete_restorer IS 'pg_softdelete: may call softdelete.resto
 COMMENT ON ROLE softdelete_purger IS 'pg_softdelete: may call softdelete.purge()';
 
 GRANT USAGE ON SCHEMA softdelete TO PUBLIC;
-REVOKE ALL ON softdelete.managed_tables, softdelete.events, softdelete.foreign_key_overrides FROM PUBLIC;
-GRANT SELECT ON softdelete.managed_tables, softdelete.foreign_key_overrides TO PUBLIC;
+REVOKE ALL ON softdelete.managed_tables, softdelete.events, softdelete.foreign_key_overrides,
+              softdelete.personal_columns, softdelete.legal_holds FROM PUBLIC;
+GRANT SELECT ON softdelete.managed_tables, softdelete.foreign_key_overrides,
+                softdelete.personal_columns TO PUBLIC;
+GRANT SELECT ON softdelete.legal_holds TO softdelete_viewer;
 GRANT SELECT ON softdelete.events TO softdelete_viewer;
 -- Soft-deleting statements of any role draw their deletion id from the sequence.
 GRANT USAGE ON SEQUENCE softdelete.deletion_seq TO PUBLIC;

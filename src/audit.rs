@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::cascade;
+use crate::privacy;
 use crate::catalog::{self, KeyColumn};
 use crate::error;
 use crate::internal;
@@ -27,7 +28,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Operation::Delete => "delete",
             Operation::Restore => "restore",
@@ -52,6 +53,8 @@ impl Who {
 }
 
 struct Expected {
+    /// The subtransaction that registered it; its abort drops the registration.
+    subtransaction: pg_sys::SubTransactionId,
     relid: pg_sys::Oid,
     operation: Operation,
     deletion_id: i64,
@@ -72,7 +75,9 @@ pub fn expect(relid: pg_sys::Oid, operation: Operation, deletion_id: i64) {
 
 /// Like [`expect`], for a change made on behalf of `who`, reached through foreign key `via`.
 pub fn expect_via(relid: pg_sys::Oid, operation: Operation, deletion_id: i64, who: Who, via: Option<String>) {
-    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { relid, operation, deletion_id, who, via }));
+    // SAFETY: reads backend-local transaction state.
+    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { subtransaction, relid, operation, deletion_id, who, via }));
 }
 
 fn take_expected(relid: pg_sys::Oid) -> Vec<Expected> {
@@ -104,9 +109,30 @@ unsafe extern "C-unwind" fn transaction_ended(event: pg_sys::XactEvent::Type, _a
     }
 }
 
+/// Drops the registrations made inside an aborted subtransaction (a failed restore inside a
+/// savepoint or an EXCEPTION block), so that a later UPDATE is not taken for a restore.
+#[pg_guard]
+unsafe extern "C-unwind" fn subtransaction_event(
+    event: pg_sys::SubXactEvent::Type,
+    subtransaction: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
+        EXPECTED.with(|expected| {
+            if let Ok(mut expected) = expected.try_borrow_mut() {
+                expected.retain(|entry| entry.subtransaction < subtransaction);
+            }
+        });
+    }
+}
+
 pub fn register_callbacks() {
-    // SAFETY: called once from _PG_init; the callback lives as long as the backend.
-    unsafe { pg_sys::RegisterXactCallback(Some(transaction_ended), std::ptr::null_mut()) };
+    // SAFETY: called once from _PG_init; the callbacks live as long as the backend.
+    unsafe {
+        pg_sys::RegisterXactCallback(Some(transaction_ended), std::ptr::null_mut());
+        pg_sys::RegisterSubXactCallback(Some(subtransaction_event), std::ptr::null_mut());
+    }
 }
 
 /// Starts a deletion: allocates its id and registers it for the audit trigger of `relid`.
@@ -161,7 +187,9 @@ fn _audit_trigger<'a>(
         unsafe { pg_sys::SPI_register_trigger_data(trigger_data) };
         let statement = Statement { relid, table: &table, managed: &managed, rows };
         if expected.is_empty() {
+            privacy::check_holds(client, &statement.as_purged());
             write_events(client, &statement, Operation::Purge, None, &Who::current(), None);
+            privacy::redact_events(client, &statement.as_purged());
         }
         for entry in &expected {
             let marked = write_events(client, &statement, entry.operation, Some(entry.deletion_id), &entry.who, entry.via.as_deref());
@@ -191,6 +219,12 @@ struct Statement<'a> {
     rows: &'a str,
 }
 
+impl<'a> Statement<'a> {
+    fn as_purged(&self) -> privacy::PurgedRows<'a> {
+        privacy::PurgedRows { relid: self.relid, table: self.table, managed: self.managed, rows: self.rows }
+    }
+}
+
 fn write_events(
     client: &mut SpiClient<'_>,
     statement: &Statement<'_>,
@@ -204,7 +238,8 @@ fn write_events(
     let deleted_at = spi::quote_identifier(&statement.managed.deleted_at.name);
     let (deletion_sql, filter) = match operation {
         Operation::Delete => (format!("r.{deletion_id}"), format!("r.{deletion_id} = $6 AND r.{deleted_at} IS NOT NULL")),
-        Operation::Restore => ("$6".to_string(), format!("r.{deleted_at} IS NULL")),
+        // Rows deleted before they had a deletion id are restored under the id 0.
+        Operation::Restore => ("NULLIF($6, 0)".to_string(), format!("r.{deleted_at} IS NULL")),
         Operation::Purge => (format!("r.{deletion_id}"), "$6::bigint IS NULL".to_string()),
     };
     let sql = format!(

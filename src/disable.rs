@@ -38,7 +38,7 @@ fn disable(relid: pg_sys::Oid, drop_columns: bool) {
 
         forget(client, relid);
         remove_policies_and_triggers(client, relid, &table);
-        uniqueness::restore(client, &table, &info.schema, &recorded.converted);
+        uniqueness::restore(client, &table, &info.schema, info.is_partitioned(), &recorded.converted);
         let mut rls = Vec::new();
         if !recorded.rls_was_forced {
             rls.push("NO FORCE ROW LEVEL SECURITY");
@@ -101,24 +101,18 @@ fn forget(client: &mut SpiClient<'_>, relid: pg_sys::Oid) {
 }
 
 fn remove_policies_and_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
-    let partitions = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
-                      FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t \
-                      JOIN pg_catalog.pg_class c ON c.oid = t.relid \
-                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                      WHERE t.relid <> $1::pg_catalog.regclass";
-    let tables: Vec<String> = {
-        let rows = error::spi("disable", client.select(partitions, None, &[relid.into()]));
-        rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect()
-    };
-    let mut statements = vec![
-        format!("DROP POLICY IF EXISTS softdelete_hide_deleted ON {table}"),
-        format!("DROP POLICY IF EXISTS softdelete_allow ON {table}"),
-        format!("DROP TRIGGER IF EXISTS {} ON {table}", catalog::GUARD_TRIGGER),
-    ];
-    for target in tables.iter().map(String::as_str).chain(std::iter::once(table)) {
+    let partitions = enable::partitions(client, relid);
+    let mut statements = vec![format!("DROP TRIGGER IF EXISTS {} ON {table}", catalog::GUARD_TRIGGER)];
+    for target in partitions.iter().map(String::as_str).chain(std::iter::once(table)) {
         for name in ["softdelete_audit_update", "softdelete_audit_delete", "softdelete_truncate"] {
             statements.push(format!("DROP TRIGGER IF EXISTS {name} ON {target}"));
         }
+        for policy in existing_policies(client, target) {
+            statements.push(format!("DROP POLICY {policy} ON {target}"));
+        }
+    }
+    for partition in &partitions {
+        statements.push(format!("ALTER TABLE {partition} NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY"));
     }
     for sql in &statements {
         error::spi("disable::remove_policies_and_triggers", client.update(sql.as_str(), None, &[]));
@@ -126,6 +120,15 @@ fn remove_policies_and_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, 
     error::notice(format!("removed the policies and triggers of pg_softdelete from table {table}"));
 }
 
+/// The extension's policies on `table`: softdelete_hide_deleted and, when present,
+/// softdelete_allow.
+fn existing_policies(client: &SpiClient<'_>, table: &str) -> Vec<String> {
+    let sql = "SELECT polname::text FROM pg_catalog.pg_policy \
+               WHERE polrelid = $1::pg_catalog.regclass \
+                 AND polname IN ('softdelete_hide_deleted', 'softdelete_allow') ORDER BY polname";
+    let rows = error::spi("disable::existing_policies", client.select(sql, None, &[table.into()]));
+    rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect()
+}
 /// Rejects disabling a table that a managed table cascades or sets null into: its soft
 /// deletes would have nowhere to go.
 fn refuse_if_parent_changes_rows(relid: pg_sys::Oid, table: &str) {
@@ -153,3 +156,4 @@ fn refuse_if_parent_changes_rows(relid: pg_sys::Oid, table: &str) {
         .raise()
     }
 }
+

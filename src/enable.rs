@@ -31,6 +31,12 @@ pub struct TableInfo {
     has_primary_key: bool,
 }
 
+impl TableInfo {
+    pub fn is_partitioned(&self) -> bool {
+        self.relkind == "p"
+    }
+}
+
 pub fn table_info(client: &SpiClient<'_>, relid: pg_sys::Oid) -> TableInfo {
     let table = catalog::qualified_name(relid);
     let rows = error::spi("enable::table_info", client.select(include_str!("sql/table_info.sql"), None, &[relid.into()]));
@@ -173,15 +179,7 @@ fn add_marker_columns(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &st
 /// deleted rows (see `visibility.rs` for why it costs nothing at run time).
 fn hide_deleted_rows(client: &mut SpiClient<'_>, info: &TableInfo) {
     let table = &info.table;
-    let deleted_at = spi::quote_identifier(MARKERS[0].0);
-    let statements = [
-        format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY"),
-        format!(
-            "CREATE POLICY softdelete_hide_deleted ON {table} AS RESTRICTIVE FOR ALL \
-             USING ({deleted_at} IS NULL OR softdelete._show_deleted()) WITH CHECK (true)"
-        ),
-    ];
-    for sql in &statements {
+    for sql in hiding_statements(table) {
         error::spi("enable::hide_deleted_rows", client.update(sql.as_str(), None, &[]));
     }
     if !info.rls_enabled || !info.rls_forced {
@@ -190,8 +188,18 @@ fn hide_deleted_rows(client: &mut SpiClient<'_>, info: &TableInfo) {
     error::notice(format!("created policy softdelete_hide_deleted on table {table}"));
 }
 
-/// Installs the guard, audit and TRUNCATE triggers. Statement-level triggers are not inherited
-/// by partitions, so each partition gets its own.
+fn hiding_statements(table: &str) -> [String; 2] {
+    let deleted_at = spi::quote_identifier(MARKERS[0].0);
+    [
+        format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY"),
+        format!(
+            "CREATE POLICY softdelete_hide_deleted ON {table} AS RESTRICTIVE FOR ALL \
+             USING ({deleted_at} IS NULL OR softdelete._show_deleted()) WITH CHECK (true)"
+        ),
+    ]
+}
+
+/// Installs the guard trigger, which partitions inherit, and manages every partition.
 fn install_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
     let args: Vec<String> = MARKERS.iter().map(|(name, _, _)| spi::quote_literal(name)).collect();
     let guard = format!(
@@ -200,20 +208,61 @@ fn install_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str)
         args.join(", ")
     );
     error::spi("enable::install_triggers", client.update(guard.as_str(), None, &[]));
-    let partitions = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
-                      FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t \
-                      JOIN pg_catalog.pg_class c ON c.oid = t.relid \
-                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
-    let tables: Vec<String> = {
-        let rows = error::spi("enable::install_triggers", client.select(partitions, None, &[relid.into()]));
-        rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect()
-    };
-    for target in tables.iter().map(String::as_str).chain(std::iter::once(table)).collect::<std::collections::BTreeSet<_>>() {
-        for sql in statement_triggers(target) {
-            error::spi("enable::install_triggers", client.update(sql.as_str(), None, &[]));
-        }
+    for sql in statement_triggers(table) {
+        error::spi("enable::install_triggers", client.update(sql.as_str(), None, &[]));
+    }
+    for partition in partitions(client, relid) {
+        manage_partition_table(client, &partition);
     }
     error::notice(format!("created triggers on table {table}: DELETE is now a soft delete, TRUNCATE is rejected"));
+}
+
+/// Returns the partitions of `relid` at every level, schema-qualified and quoted.
+pub fn partitions(client: &SpiClient<'_>, relid: pg_sys::Oid) -> Vec<String> {
+    let sql = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+               FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t \
+               JOIN pg_catalog.pg_class c ON c.oid = t.relid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+               WHERE t.relid <> $1::pg_catalog.regclass";
+    let rows = error::spi("enable::partitions", client.select(sql, None, &[relid.into()]));
+    rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect()
+}
+
+/// Gives a partition what statement-level triggers and row-level security do not inherit from
+/// the partitioned table: a query or TRUNCATE that names the partition directly would
+/// otherwise see deleted rows or bypass the audit trail.
+fn manage_partition_table(client: &mut SpiClient<'_>, partition: &str) {
+    for sql in statement_triggers(partition).iter().chain(hiding_statements(partition).iter()) {
+        error::spi("enable::manage_partition", client.update(sql.as_str(), None, &[]));
+    }
+    let sync = format!("SELECT softdelete._sync_allow_policy({}::pg_catalog.regclass)", spi::quote_literal(partition));
+    error::spi("enable::manage_partition", client.update(sync.as_str(), None, &[]));
+}
+
+/// Manages a partition created or attached after `enable()` of its partitioned table; called
+/// by the extension's event trigger. Does nothing for a partition that is managed already.
+#[pg_extern(volatile, parallel_unsafe, name = "_manage_partition")]
+fn manage_partition(relid: pg_sys::Oid) {
+    Spi::connect_mut(|client| {
+        let sql = "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger \
+                                   WHERE tgrelid = $1 AND tgname = 'softdelete_audit_update')";
+        let present = error::spi("enable::manage_partition", client.select(sql, None, &[relid.into()]))
+            .first()
+            .get_one::<bool>()
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        if present || catalog::lookup(relid).is_none() {
+            return;
+        }
+        let table = catalog::qualified_name(relid);
+        manage_partition_table(client, &table);
+        for partition in partitions(client, relid) {
+            manage_partition_table(client, &partition);
+        }
+        references::refresh_triggers(client, relid);
+        error::notice(format!("partition {table} is managed by pg_softdelete like its partitioned table"));
+    })
 }
 
 pub fn statement_triggers(table: &str) -> [String; 3] {
@@ -255,14 +304,12 @@ fn record(client: &mut SpiClient<'_>, relid: pg_sys::Oid, added: &[String], conv
     });
 }
 
-/// Warns when the library is not preloaded: the planner hook is then missing from sessions
-/// until their first call into the extension, and until then DELETE on a managed table is
-/// soft but reports 0 rows, and ON CONFLICT (column) fails with 42P10.
+/// Warns when the library was not loaded through `shared_preload_libraries`: the planner hook
+/// is then missing from sessions until their first call into the extension, and until then
+/// DELETE on a managed table is soft but reports 0 rows, and ON CONFLICT (column) fails with
+/// 42P10.
 fn warn_if_not_preloaded() {
-    let sql = "SELECT pg_catalog.current_setting('shared_preload_libraries') || ',' || \
-                      pg_catalog.current_setting('session_preload_libraries')";
-    let libraries = Spi::get_one::<String>(sql).ok().flatten().unwrap_or_default();
-    if !libraries.split(',').any(|library| library.trim().trim_matches('"').ends_with("pg_softdelete")) {
+    if !crate::PRELOADED.load(std::sync::atomic::Ordering::Relaxed) {
         error::warning(
             PgSqlErrorCode::ERRCODE_WARNING,
             "pg_softdelete is not in shared_preload_libraries: until a session loads it, DELETE on managed tables reports 0 rows and ON CONFLICT (column) fails",

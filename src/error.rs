@@ -73,3 +73,10 @@ pub fn warning(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into
         .set_hint(hint.into())
         .report(PgLogLevel::WARNING);
 }
+
+/// Turns `softdelete.notices` off for the rest of the transaction (SET LOCAL), for operations
+/// that would otherwise send one NOTICE per row.
+pub fn quiet_notices() {
+    let sql = "SELECT pg_catalog.set_config('softdelete.notices', 'off', true)";
+    spi("error::quiet_notices", Spi::run(sql));
+}

@@ -151,3 +151,28 @@ pub fn returning_three_jsonb(
         })
         .collect()
 }
+
+/// Runs `f` inside a subtransaction that is always rolled back, for dry runs that perform an
+/// operation to see its effects. An error raised by `f` is re-raised after the rollback.
+pub fn in_rolled_back_subtransaction<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: the subtransaction is begun and ended here in strict nesting, and the caller's
+    // memory context and resource owner are restored on both paths, as PL/Python does.
+    unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        let result = PgTryBuilder::new(std::panic::AssertUnwindSafe(f))
+            .catch_others(|error| {
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+                pg_sys::MemoryContextSwitchTo(context);
+                pg_sys::CurrentResourceOwner = owner;
+                error.rethrow()
+            })
+            .execute();
+        pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        result
+    }
+}

@@ -8,6 +8,7 @@
 use pgrx::prelude::*;
 
 mod access;
+mod anonymize;
 mod audit;
 mod cascade;
 mod catalog;
@@ -19,9 +20,11 @@ mod guard;
 mod intercept;
 mod internal;
 mod preview;
+mod privacy;
 mod purge;
 mod references;
 mod restore;
+mod retention;
 mod rows;
 mod rules;
 mod settings;
@@ -33,8 +36,15 @@ mod visibility;
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 extension_sql_file!("../sql/api.sql", name = "api", finalize);
 
+/// True when the library was loaded through `shared_preload_libraries`, so that every session
+/// plans with the hook from its first statement.
+pub static PRELOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // SAFETY: a plain read of a flag PostgreSQL sets while it loads preloaded libraries.
+    let preloading = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
+    PRELOADED.store(preloading, std::sync::atomic::Ordering::Relaxed);
     settings::define();
     intercept::install();
     catalog::register_callbacks();

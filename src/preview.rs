@@ -16,7 +16,7 @@ use crate::rows::{KeyedRow, RowState};
 /// Lists the rows `softdelete.restore(tbl, key)` would bring back, each with the conflict that
 /// would stop it (NULL when none). Changes nothing.
 #[pg_extern(stable, parallel_unsafe, name = "_restore_preview")]
-fn restore_preview(relid: pg_sys::Oid, key: JsonB) -> TableIterator<'static, (name!(table_name, String), name!(key, JsonB), name!(problem, Option<String>))> {
+fn restore_preview(relid: pg_sys::Oid, key: Option<JsonB>) -> TableIterator<'static, (name!(table_name, String), name!(key, JsonB), name!(problem, Option<String>))> {
     let row = KeyedRow::resolve(relid, key, "restore_preview");
     access::require(access::RESTORER_ROLE, relid, &row.table, "restore");
     let rows = Spi::connect_mut(|client| match row.state(client) {

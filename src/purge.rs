@@ -1,4 +1,8 @@
 //! purge(): remove soft-deleted rows for real.
+//!
+//! Purge is final and never reachable through a plain DELETE. Every row removed for real, by
+//! any path, is recorded as a purge event by the audit trigger, which also rejects the removal
+//! of held rows and erases row data from the audit trail (see `privacy.rs`).
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -10,39 +14,144 @@ use crate::catalog;
 use crate::error::{self, UserError};
 use crate::foreign_keys::{self, column_list, Rule};
 use crate::internal;
+use crate::restore;
 use crate::rows::{KeyedRow, RowState};
 
 /// How deep purge follows foreign keys whose CASCADE rule is an override; PostgreSQL follows
 /// declared CASCADE rules by itself, to any depth.
 const MAX_OVERRIDE_DEPTH: usize = 16;
 
-/// Removes the soft-deleted row of `relid` with primary key `key` for real, together with the
-/// soft-deleted rows that reference it through CASCADE rules, and returns the number of rows
-/// removed from `relid`. Called by `softdelete.purge(regclass, anyelement)`.
+/// Removes the row of `relid` with primary key `key` for real, together with the soft-deleted
+/// rows that reference it through CASCADE rules, and returns the number of rows removed from
+/// `relid`. Called by `softdelete.purge(regclass, anyelement, boolean)`.
 ///
-/// Only deleted rows can be purged, so a typo cannot erase live data: an active row raises
-/// `55000`, a missing key `P0002`. The audit trigger records a purge event for every row
-/// removed, which keeps the key and no other column of the row.
+/// Only deleted rows can be purged unless `include_active` is true, so a typo cannot erase live
+/// data: an active row raises `55000`, a missing key `P0002`. With `include_active`, an active
+/// row is soft-deleted first (a deletion of its own, with its cascades) and then purged.
 #[pg_extern(volatile, parallel_unsafe, name = "_purge_row")]
-fn purge_row(relid: pg_sys::Oid, key: JsonB) -> i64 {
+fn purge_row(relid: pg_sys::Oid, key: Option<JsonB>, include_active: bool) -> i64 {
     let row = KeyedRow::resolve(relid, key, "purge");
     access::require(access::PURGER_ROLE, relid, &row.table, "purge");
-    Spi::connect_mut(|client| {
-        let at = row.column(&row.managed.deleted_at.name);
-        let source = Source { relid, table: row.table.clone(), filter: format!("{} AND {{alias}}.{at} IS NOT NULL", row.key_condition_for("{alias}", 1)) };
-        let args = row.key_args();
-        let _scope = internal::HardDeleteScope::enter();
-        purge_overridden_children(client, &source, &args, 0);
-        let sql = format!("DELETE FROM {} p WHERE {}", row.table, source.filter_for("p"));
-        let purged = internal::update(client, &sql, &args);
-        if purged == 0 {
-            match row.state(client) {
-                RowState::Missing => row.raise_missing(),
-                _ => raise_not_deleted(&row),
-            }
+    Spi::connect_mut(|client| purge_keyed_row(client, &row, include_active) as i64)
+}
+
+fn purge_keyed_row(client: &mut SpiClient<'_>, row: &KeyedRow, include_active: bool) -> u64 {
+    match row.state(client) {
+        RowState::Missing => row.raise_missing(),
+        RowState::Active if !include_active => raise_not_deleted(row),
+        RowState::Active => {
+            // A user statement, so that the planner hook soft-deletes the row and its cascade.
+            let sql = format!("DELETE FROM {} WHERE {}", row.table, row.key_condition(1));
+            error::spi("purge::purge_keyed_row", client.update(sql.as_str(), None, &row.key_args()));
         }
-        error::notice(format!("purged {purged} row of table {}", row.table));
-        purged as i64
+        RowState::Deleted { .. } => {}
+    }
+    let at = row.column(&row.managed.deleted_at.name);
+    let source = Source {
+        relid: row_relid(row),
+        table: row.table.clone(),
+        filter: format!("{} AND {{alias}}.{at} IS NOT NULL", row.key_condition_for("{alias}", 1)),
+    };
+    let purged = purge_source(client, &source, &row.key_args());
+    if purged == 0 {
+        raise_not_deleted(row);
+    }
+    error::notice(format!("purged {purged} row of table {}", row.table));
+    purged
+}
+
+fn row_relid(row: &KeyedRow) -> pg_sys::Oid {
+    let sql = "SELECT $1::pg_catalog.regclass::pg_catalog.oid";
+    match Spi::get_one_with_args::<pg_sys::Oid>(sql, &[row.table.clone().into()]) {
+        Ok(Some(oid)) => oid,
+        _ => error::internal("purge::row_relid", format!("table {} not found", row.table)),
+    }
+}
+
+/// Removes every row that deletion `deletion_id` soft-deleted and that is still deleted, with
+/// the soft-deleted rows referencing them through CASCADE rules, and returns how many rows of
+/// the deletion were removed. Called by `softdelete.purge_deletion(bigint)`.
+#[pg_extern(volatile, parallel_unsafe)]
+fn purge_deletion(deletion_id: i64) -> i64 {
+    Spi::connect_mut(|client| purge_deletion_rows(client, deletion_id) as i64)
+}
+
+pub fn purge_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
+    let tables = restore::deletion_tables(client, deletion_id);
+    let mut purged = 0;
+    // Referencing tables come after the tables they reference in the audit trail, so going
+    // backwards removes children before their parents.
+    for entry in tables.iter().rev() {
+        let Some(managed) = catalog::lookup(entry.relid) else { continue };
+        let table = catalog::qualified_name(entry.relid);
+        access::require(access::PURGER_ROLE, entry.relid, &table, "purge");
+        let source = Source {
+            relid: entry.relid,
+            table,
+            filter: format!(
+                "{{alias}}.{} = $1 AND {{alias}}.{} IS NOT NULL",
+                spi::quote_identifier(&managed.deletion_id.name),
+                spi::quote_identifier(&managed.deleted_at.name)
+            ),
+        };
+        purged += purge_source(client, &source, &[deletion_id.into()]);
+    }
+    if purged == 0 {
+        UserError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("deletion {deletion_id} has no soft-deleted rows left to purge"),
+        )
+        .detail("Its rows were restored or purged already.")
+        .raise()
+    }
+    error::notice(format!("purged {purged} row(s) of deletion {deletion_id}"));
+    purged
+}
+
+/// Lists what `softdelete.purge(tbl, key, include_active)` would remove, every table of a
+/// cascade included, by running it in a subtransaction that is rolled back.
+#[pg_extern(volatile, parallel_unsafe, name = "_purge_preview")]
+fn purge_preview(
+    relid: pg_sys::Oid,
+    key: Option<JsonB>,
+    include_active: bool,
+) -> TableIterator<'static, (name!(table_name, String), name!(key, JsonB))> {
+    let row = KeyedRow::resolve(relid, key, "purge_preview");
+    access::require(access::PURGER_ROLE, relid, &row.table, "purge");
+    TableIterator::new(dry_run(|client| {
+        purge_keyed_row(client, &row, include_active);
+    }))
+}
+
+/// Lists what `softdelete.purge_deletion(id)` would remove, by running it in a subtransaction
+/// that is rolled back.
+#[pg_extern(volatile, parallel_unsafe)]
+fn purge_deletion_preview(deletion_id: i64) -> TableIterator<'static, (name!(table_name, String), name!(key, JsonB))> {
+    TableIterator::new(dry_run(|client| {
+        purge_deletion_rows(client, deletion_id);
+    }))
+}
+
+/// Runs `purge` in a rolled-back subtransaction and returns the purge events it wrote.
+fn dry_run(purge: impl FnOnce(&mut SpiClient<'_>)) -> Vec<(String, JsonB)> {
+    let owner = catalog::extension_owner();
+    let quiet = "SELECT pg_catalog.set_config('softdelete.notices', 'off', true)";
+    internal::in_rolled_back_subtransaction(|| {
+        Spi::connect_mut(|client| {
+            error::spi("purge::dry_run", client.update(quiet, None, &[]));
+            let before = "SELECT coalesce(max(event_id), 0) FROM softdelete.events";
+            let last: i64 = internal::as_extension_owner(owner, || {
+                client.select(before, None, &[]).ok().and_then(|rows| rows.first().get_one::<i64>().ok().flatten())
+            })
+            .unwrap_or(0);
+            purge(client);
+            let sql = "SELECT table_name, key FROM softdelete.events \
+                       WHERE event_id > $1 AND operation = 'purge' ORDER BY event_id";
+            internal::as_extension_owner(owner, || {
+                let rows = error::spi("purge::dry_run", client.select(sql, None, &[last.into()]));
+                rows.filter_map(|row| Some((row.get::<String>(1).ok()??, row.get::<JsonB>(2).ok()??))).collect()
+            })
+        })
     })
 }
 
@@ -57,6 +166,15 @@ impl Source {
     fn filter_for(&self, alias: &str) -> String {
         self.filter.replace("{alias}", alias)
     }
+}
+
+/// Removes the rows of `source` (and first their soft-deleted children under overridden
+/// CASCADE rules) for real; returns the number of rows of `source` removed.
+fn purge_source(client: &mut SpiClient<'_>, source: &Source, args: &[DatumWithOid<'_>]) -> u64 {
+    let _scope = internal::HardDeleteScope::enter();
+    purge_overridden_children(client, source, args, 0);
+    let sql = format!("DELETE FROM {} p WHERE {}", source.table, source.filter_for("p"));
+    internal::update(client, &sql, args)
 }
 
 /// Removes the soft-deleted rows that reference `source` through a foreign key whose CASCADE
@@ -94,6 +212,6 @@ fn raise_not_deleted(row: &KeyedRow) -> ! {
         format!("row with key {} in table {} is not deleted", row.key_json, row.table),
     )
     .detail("purge() removes only soft-deleted rows, so that a wrong key cannot erase live data.")
-    .hint("DELETE the row first, then purge it.")
+    .hint("DELETE the row first, or pass include_active => true to delete and purge it in one step.")
     .raise()
 }

@@ -24,7 +24,7 @@ use crate::rows::{KeyedRow, RowState};
 /// the unique index) when an active row now holds one of the unique values, and `23503` when a
 /// row would come back under a parent that is still deleted. Nothing is restored then.
 #[pg_extern(volatile, parallel_unsafe, name = "_restore_row")]
-fn restore_row(relid: pg_sys::Oid, key: JsonB) -> i64 {
+fn restore_row(relid: pg_sys::Oid, key: Option<JsonB>) -> i64 {
     let row = KeyedRow::resolve(relid, key, "restore");
     access::require(access::RESTORER_ROLE, relid, &row.table, "restore");
     Spi::connect_mut(|client| match row.state(client) {

@@ -35,8 +35,9 @@ pub enum RowState {
 
 impl KeyedRow {
     /// Resolves `relid` to a managed table and `key` to one value per key column.
-    pub fn resolve(relid: pg_sys::Oid, key: JsonB, function: &str) -> KeyedRow {
+    pub fn resolve(relid: pg_sys::Oid, key: Option<JsonB>, function: &str) -> KeyedRow {
         let table = catalog::qualified_name(relid);
+        let key = key.unwrap_or(JsonB(Value::Null));
         let Some(managed) = catalog::lookup(relid) else {
             UserError::new(
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

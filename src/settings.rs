@@ -45,14 +45,20 @@ pub fn define() {
             None,
         );
     }
-    GucRegistry::define_bool_guc(
-        c"softdelete.allow_hard_delete",
-        c"Lets DELETE and TRUNCATE remove rows of managed tables for real (superusers only).",
-        c"Every row removed this way is recorded as a purge event.",
-        &ALLOW_HARD_DELETE,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
+    // SAFETY: the assign hook is a #[pg_guard] function that only resets the plan cache.
+    unsafe {
+        GucRegistry::define_bool_guc_with_hooks(
+            c"softdelete.allow_hard_delete",
+            c"Lets DELETE and TRUNCATE remove rows of managed tables for real (superusers only).",
+            c"Every row removed this way is recorded as a purge event.",
+            &ALLOW_HARD_DELETE,
+            GucContext::Suset,
+            GucFlags::default(),
+            None,
+            Some(visibility::reset_plans_on_change),
+            None,
+        );
+    }
     GucRegistry::define_bool_guc(
         c"softdelete.notices",
         c"Reports what enable(), disable(), restore() and purge() changed as NOTICE messages.",

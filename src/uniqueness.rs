@@ -70,7 +70,12 @@ pub fn convert(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str, sche
         error::spi("uniqueness::convert", client.update(drop.as_str(), None, &[]));
         error::spi("uniqueness::convert", client.update(new_definition.as_str(), None, &[]));
         converted.push(match &index.constraint_name {
-            Some(name) => json!({"name": name, "kind": "constraint", "definition": index.constraint_definition}),
+            Some(name) => json!({
+                "name": name,
+                "kind": "constraint",
+                "definition": index.constraint_definition,
+                "index_definition": index.index_definition,
+            }),
             None => json!({"name": index.index_name, "kind": "index", "definition": index.index_definition}),
         });
         error::notice(format!(
@@ -96,8 +101,11 @@ fn active_rows_definition(index: &UniqueIndex, deleted_at: &str) -> String {
     }
 }
 
-/// Puts back the constraints and indexes recorded by [`convert`].
-pub fn restore(client: &mut SpiClient<'_>, table: &str, schema: &str, converted: &Value) {
+/// Puts back the constraints and indexes recorded by [`convert`]. A constraint comes back
+/// through its original index definition (`ADD CONSTRAINT ... USING INDEX`), which keeps
+/// storage options such as fillfactor; PostgreSQL does not allow that on a partitioned table,
+/// which gets the constraint definition instead.
+pub fn restore(client: &mut SpiClient<'_>, table: &str, schema: &str, partitioned: bool, converted: &Value) {
     let Some(entries) = converted.as_array() else { return };
     for entry in entries {
         let name = entry["name"].as_str().unwrap_or_default();
@@ -105,11 +113,18 @@ pub fn restore(client: &mut SpiClient<'_>, table: &str, schema: &str, converted:
         let quoted = spi::quote_identifier(name);
         let drop = format!("DROP INDEX IF EXISTS {}.{quoted}", spi::quote_identifier(schema));
         error::spi("uniqueness::restore", client.update(drop.as_str(), None, &[]));
-        let create = match entry["kind"].as_str() {
-            Some("constraint") => format!("ALTER TABLE {table} ADD CONSTRAINT {quoted} {definition}"),
-            _ => definition.to_string(),
+        let index_definition = entry["index_definition"].as_str();
+        let statements = match (entry["kind"].as_str(), index_definition) {
+            (Some("constraint"), Some(index_definition)) if !partitioned => vec![
+                index_definition.to_string(),
+                format!("ALTER TABLE {table} ADD CONSTRAINT {quoted} UNIQUE USING INDEX {quoted}"),
+            ],
+            (Some("constraint"), _) => vec![format!("ALTER TABLE {table} ADD CONSTRAINT {quoted} {definition}")],
+            _ => vec![definition.to_string()],
         };
-        error::spi("uniqueness::restore", client.update(create.as_str(), None, &[]));
+        for sql in &statements {
+            error::spi("uniqueness::restore", client.update(sql.as_str(), None, &[]));
+        }
         error::notice(format!("restored unique {} {quoted} on table {table}", entry["kind"].as_str().unwrap_or("index")));
     }
 }

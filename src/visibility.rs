@@ -72,6 +72,13 @@ pub unsafe extern "C-unwind" fn assign_include_deleted(_newval: bool, _extra: *m
     pg_sys::ResetPlanCache();
 }
 
+/// Invalidates cached plans when `softdelete.allow_hard_delete` changes, because the planner
+/// hook decides at plan time whether a DELETE is soft or hard.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn reset_plans_on_change(_newval: bool, _extra: *mut c_void) {
+    pg_sys::ResetPlanCache();
+}
+
 /// Invalidates cached plans when role membership changes, since a plan cached for a member of
 /// `softdelete_viewer` must not outlive a REVOKE.
 #[pg_guard]

@@ -9,26 +9,32 @@ use super::nodes;
 use crate::catalog::{self, Managed};
 use crate::error::UserError;
 
-/// Rejects a SET list that assigns a marker column, so that `deleted_by` cannot be forged and
-/// rows cannot be hidden or revived behind the audit trail's back. Superusers are exempt.
+/// Rejects a SET list that assigns a marker column, even to NULL, so that `deleted_by` cannot
+/// be forged and rows cannot be hidden or revived behind the audit trail's back. Superusers
+/// are exempt.
 pub unsafe fn reject_marker_writes(target_list: *mut pg_sys::List, managed: &Managed, query: *mut pg_sys::Query) {
+    reject_assignments(target_list, managed, query, false);
+}
+
+/// Rejects an INSERT that gives a marker column a value other than NULL (a row cannot be born
+/// deleted), and an ON CONFLICT DO UPDATE that assigns one.
+pub unsafe fn reject_marker_writes_on_insert(query: *mut pg_sys::Query, managed: &Managed) {
+    reject_assignments((*query).targetList, managed, query, true);
+    let conflict = (*query).onConflict;
+    if !conflict.is_null() {
+        reject_marker_writes((*conflict).onConflictSet, managed, query);
+    }
+}
+
+unsafe fn reject_assignments(target_list: *mut pg_sys::List, managed: &Managed, query: *mut pg_sys::Query, allow_null: bool) {
     if pg_sys::superuser() {
         return;
     }
     for entry in PgList::<pg_sys::TargetEntry>::from_pg(target_list).iter_ptr() {
-        if !(*entry).resjunk && managed.is_marker((*entry).resno) && !is_null_const((*entry).expr) {
+        let allowed = allow_null && is_null_const((*entry).expr);
+        if !(*entry).resjunk && managed.is_marker((*entry).resno) && !allowed {
             reject(query, managed, (*entry).resno);
         }
-    }
-}
-
-/// Rejects an INSERT that gives a marker column a value (a row cannot be born deleted), and an
-/// ON CONFLICT DO UPDATE that assigns one.
-pub unsafe fn reject_marker_writes_on_insert(query: *mut pg_sys::Query, managed: &Managed) {
-    reject_marker_writes((*query).targetList, managed, query);
-    let conflict = (*query).onConflict;
-    if !conflict.is_null() {
-        reject_marker_writes((*conflict).onConflictSet, managed, query);
     }
 }
 

@@ -1,0 +1,79 @@
+//! What a purge must guarantee beyond removing rows: legal holds block it, and no copy of a
+//! purged row's data stays in the audit trail.
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::audit;
+use crate::catalog::{self, Managed};
+use crate::error::{self, UserError};
+use crate::internal;
+
+/// The rows one DELETE statement removed for real, in a registered transition table.
+pub struct PurgedRows<'a> {
+    pub relid: pg_sys::Oid,
+    pub table: &'a str,
+    pub managed: &'a Managed,
+    pub rows: &'a str,
+}
+
+impl PurgedRows<'_> {
+    /// `SELECT jsonb_build_object(...) FROM rows r`: the keys as the audit trail stores them,
+    /// with the key column names bound from `$first_param` on.
+    fn keys_sql(&self, keys: &[catalog::KeyColumn], first_param: usize) -> String {
+        format!("SELECT {} FROM {} r", audit::key_object_sql(keys, first_param), spi::quote_identifier(self.rows))
+    }
+}
+
+/// Raises `55000` when a removed row, or the deletion it belongs to, is under a legal hold.
+/// Runs for every physical delete of a managed table, so no path around purge() escapes it;
+/// the whole statement is rolled back.
+pub fn check_holds(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
+    let keys = catalog::primary_key(purged.relid);
+    let sql = format!(
+        "SELECT h.hold_id, h.reason FROM softdelete.legal_holds h \
+         WHERE (h.table_name = $1 AND h.key IN ({keys})) \
+            OR h.deletion_id IN (SELECT r.{deletion_id} FROM {rows} r) \
+         ORDER BY h.hold_id LIMIT 1",
+        keys = purged.keys_sql(&keys, 2),
+        deletion_id = spi::quote_identifier(&purged.managed.deletion_id.name),
+        rows = spi::quote_identifier(purged.rows),
+    );
+    let mut args: Vec<DatumWithOid> = vec![purged.table.to_string().into()];
+    args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
+    let owner = catalog::extension_owner();
+    let hold = internal::as_extension_owner(owner, || {
+        let rows = error::spi("privacy::check_holds", client.select(sql.as_str(), None, &args));
+        rows.into_iter().next().map(|row| {
+            (row.get::<i64>(1).ok().flatten().unwrap_or(0), row.get::<String>(2).ok().flatten().unwrap_or_default())
+        })
+    });
+    if let Some((hold_id, reason)) = hold {
+        UserError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot purge rows of table {}: legal hold {hold_id} applies", purged.table),
+        )
+        .detail(format!("Reason given for the hold: {reason}"))
+        .hint(format!("Release the hold first with SELECT softdelete.release_hold({hold_id});"))
+        .raise()
+    }
+}
+
+/// Erases the row data that the audit trail holds about the removed rows (the old and new
+/// values of `unlink` and `relink` events), leaving tombstones with table, key, time, actor
+/// and reason.
+pub fn redact_events(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
+    let keys = catalog::primary_key(purged.relid);
+    let sql = format!(
+        "UPDATE softdelete.events SET detail = NULL \
+         WHERE table_name = $1 AND key IN ({keys}) AND detail IS NOT NULL",
+        keys = purged.keys_sql(&keys, 2),
+    );
+    let mut args: Vec<DatumWithOid> = vec![purged.table.to_string().into()];
+    args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        error::spi("privacy::redact_events", client.update(sql.as_str(), None, &args));
+    });
+}
