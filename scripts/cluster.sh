@@ -4,6 +4,8 @@
 #   scripts/cluster.sh start    create the cluster if needed, then start it
 #   scripts/cluster.sh stop     stop it
 #   scripts/cluster.sh destroy  stop it and delete its files
+# EXTRA_PRELOAD adds libraries to shared_preload_libraries and EXTRA_CONF adds lines to
+# postgresql.conf when the cluster is created.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -14,13 +16,14 @@ start() {
     if [ ! -f "$PGDATA/PG_VERSION" ]; then
         as_postgres "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
         as_postgres tee -a "$PGDATA/postgresql.conf" >/dev/null <<CONF
-shared_preload_libraries = 'pg_softdelete'
+shared_preload_libraries = 'pg_softdelete${EXTRA_PRELOAD:+,$EXTRA_PRELOAD}'
 listen_addresses = '127.0.0.1'
 port = $PGPORT
 unix_socket_directories = '$PGHOST'
 fsync = off
 max_connections = 50
 log_min_messages = warning
+${EXTRA_CONF:-}
 CONF
     fi
     if ! as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then

@@ -2,7 +2,9 @@
 # Runs the whole test suite against real PostgreSQL servers:
 #   1. the Rust unit tests (#[pg_test]) through cargo pgrx test, on pgrx's own test cluster;
 #   2. the pg_regress suite in tests/pg_regress, on a fresh cluster under .run/test;
-#   3. the Chinook demo, as a smoke test, on the same cluster.
+#   3. the Chinook demo, as a smoke test, on the same cluster;
+#   4. the client-library suites (psycopg with SQLAlchemy, Django, node-postgres);
+#   5. the pg_cron retention test (about a minute, since pg_cron schedules by the minute).
 # Ends with one line "N passed, N failed" over all three.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
@@ -47,6 +49,26 @@ else
     failed=$((failed + 1)); echo "not ok demo"; tail -n 40 "$RUN_DIR/demo.log"
 fi
 bash scripts/cluster.sh stop
+
+echo "== client libraries"
+clients_log="$REPO_DIR/.run/clients.log"
+bash scripts/clients.sh >"$clients_log" 2>&1
+clients_status=$?
+grep -E "passed|failed|^not ok|FAILED|^# (pass|fail)" "$clients_log" | tail -n 20
+clients_line=$(grep -E "^clients: [0-9]+ passed, [0-9]+ failed" "$clients_log" | tail -n 1)
+if [ -n "$clients_line" ]; then
+    passed=$((passed + $(echo "$clients_line" | awk '{print $2}')))
+    failed=$((failed + $(echo "$clients_line" | awk '{print $4}')))
+fi
+[ $clients_status -eq 0 ] || [ -n "$clients_line" ] || { failed=$((failed + 1)); tail -n 40 "$clients_log"; }
+
+echo "== pg_cron retention"
+cron_log="$REPO_DIR/.run/cron.log"
+bash tests/cron/test.sh >"$cron_log" 2>&1
+cat "$cron_log" | grep -E "^(ok|not ok) "
+passed=$((passed + $(grep -c "^ok " "$cron_log")))
+failed=$((failed + $(grep -c "^not ok " "$cron_log")))
+grep -qE "^(ok|not ok) " "$cron_log" || { failed=$((failed + 1)); tail -n 20 "$cron_log"; }
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

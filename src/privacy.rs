@@ -67,7 +67,7 @@ pub fn redact_events(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
     let keys = catalog::primary_key(purged.relid);
     let sql = format!(
         "UPDATE softdelete.events SET detail = NULL \
-         WHERE table_name = $1 AND key IN ({keys}) AND detail IS NOT NULL",
+         WHERE table_name = $1 AND key IN ({keys}) AND operation IN ('unlink', 'relink') AND detail IS NOT NULL",
         keys = purged.keys_sql(&keys, 2),
     );
     let mut args: Vec<DatumWithOid> = vec![purged.table.to_string().into()];
