@@ -269,6 +269,9 @@ BEGIN
         FROM pg_event_trigger_ddl_commands() c
         WHERE c.command_tag IN ('CREATE TABLE', 'ALTER TABLE') AND c.classid = 'pg_class'::regclass
     LOOP
+        -- A table that gained a foreign key to a managed table gets the reference checks.
+        PERFORM softdelete._refresh_reference_checks(command.objid);
+
         -- A new or attached partition of a managed table.
         IF EXISTS (SELECT FROM pg_partition_ancestors(command.objid) a
                    JOIN softdelete.managed_tables m ON m.relid = a.relid
@@ -313,6 +316,7 @@ BEGIN
     FOR dropped IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
         IF dropped.object_type = 'table' THEN
             DELETE FROM softdelete.managed_tables WHERE relid::oid = dropped.objid;
+            DELETE FROM softdelete.foreign_key_overrides WHERE child_table::oid = dropped.objid;
         ELSIF dropped.object_type = 'policy' THEN
             -- A dropped policy of a managed table may leave it without a permissive policy.
             PERFORM softdelete._sync_allow_policy(m.relid)

@@ -24,6 +24,7 @@ use crate::catalog::{self, Managed};
 use crate::error::{self, UserError};
 use crate::foreign_keys::{self, column_list, plain_list, ForeignKey, Rule};
 use crate::internal;
+use crate::references;
 
 /// One soft delete of parent rows, as the cascade sees it.
 pub struct ParentRows<'a> {
@@ -51,6 +52,7 @@ impl ParentRows<'_> {
 
 /// Applies every foreign-key rule to the rows of one deletion.
 pub fn apply(client: &mut SpiClient<'_>, parent: &ParentRows<'_>) {
+    let _in_progress = references::DeletionInProgress::enter(parent.deletion_id);
     let keys = foreign_keys::referencing(parent.relid);
     for fk in keys.iter().filter(|fk| fk.rule == Rule::Cascade) {
         cascade(client, parent, fk);
@@ -63,10 +65,17 @@ pub fn apply(client: &mut SpiClient<'_>, parent: &ParentRows<'_>) {
     }
 }
 
-fn managed_child(parent: &ParentRows<'_>, fk: &ForeignKey) -> Managed {
-    match catalog::lookup(fk.child) {
-        Some(managed) => managed,
-        None => UserError::new(
+/// Returns the referencing table's description, or None when it is not managed and no row of
+/// it references the deleted rows. Raises `55000` when an unmanaged table does reference them:
+/// its rows can neither be soft-deleted nor left pointing at a deleted row.
+fn managed_child(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) -> Option<Managed> {
+    if let Some(managed) = catalog::lookup(fk.child) {
+        return Some(managed);
+    }
+    let sql = referencing_rows_sql(fk, &parent.referenced_keys(&fk.parent_columns, 1));
+    first_referencing_row(client, &sql, parent.deletion_id)?;
+    {
+        UserError::new(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!(
                 "cannot soft-delete rows of table {}: foreign key {} on table {} has rule ON DELETE {}, but {} is not managed by pg_softdelete",
@@ -77,12 +86,12 @@ fn managed_child(parent: &ParentRows<'_>, fk: &ForeignKey) -> Managed {
             "Run SELECT softdelete.enable('{}'), or change the rule with softdelete.set_foreign_key_rule().",
             fk.child_table
         ))
-        .raise(),
+        .raise()
     }
 }
 
 fn cascade(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) {
-    let child = managed_child(parent, fk);
+    let Some(child) = managed_child(client, parent, fk) else { return };
     let at = spi::quote_identifier(&child.deleted_at.name);
     let direct = format!(
         "({}) IN ({}) AND c.{at} IS NULL",
@@ -128,10 +137,12 @@ fn whole_subtree(fk: &ForeignKey, at: &str, direct: &str) -> String {
 
 /// SET NULL / SET DEFAULT on the active referencing rows, with their old values recorded.
 fn unlink(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) {
-    let child = managed_child(parent, fk);
+    let Some(child) = managed_child(client, parent, fk) else { return };
     let value = if fk.rule == Rule::SetNull { "NULL" } else { "DEFAULT" };
+    // PostgreSQL 15 lets a key name the columns SET NULL / SET DEFAULT change; by default all.
+    let changed_columns = if fk.set_columns.is_empty() { &fk.child_columns } else { &fk.set_columns };
     let assignments: Vec<String> =
-        fk.child_columns.iter().map(|column| format!("{} = {value}", spi::quote_identifier(column))).collect();
+        changed_columns.iter().map(|column| format!("{} = {value}", spi::quote_identifier(column))).collect();
     let keys = catalog::primary_key(fk.child);
     let key_names: Vec<String> = keys.iter().map(|key| key.name.clone()).collect();
     let names = |first: usize, columns: &[String], alias: &str| -> String {
@@ -142,9 +153,8 @@ fn unlink(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) 
             .collect();
         format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
     };
-    let old_columns: Vec<String> = (0..fk.child_columns.len()).map(|i| format!("softdelete_old_{i}")).collect();
-    let old_select: Vec<String> = fk
-        .child_columns
+    let old_columns: Vec<String> = (0..changed_columns.len()).map(|i| format!("softdelete_old_{i}")).collect();
+    let old_select: Vec<String> = changed_columns
         .iter()
         .zip(&old_columns)
         .map(|(column, alias)| format!("c2.{} AS {alias}", spi::quote_identifier(column)))
@@ -172,11 +182,11 @@ fn unlink(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) 
         parent_keys = parent.referenced_keys(&fk.parent_columns, 1),
         at = spi::quote_identifier(&child.deleted_at.name),
         key_object = names(key_first, &key_names, "c"),
-        new_object = names(column_first, &fk.child_columns, "c"),
+        new_object = names(column_first, changed_columns, "c"),
     );
     let mut args: Vec<DatumWithOid> = vec![parent.deletion_id.into()];
     args.extend(key_names.iter().map(|name| DatumWithOid::from(name.clone())));
-    args.extend(fk.child_columns.iter().map(|name| DatumWithOid::from(name.clone())));
+    args.extend(changed_columns.iter().map(|name| DatumWithOid::from(name.clone())));
     let changed: Vec<(JsonB, JsonB, JsonB)> = internal::as_role(fk.child_owner, || {
         internal::returning_three_jsonb(client, &sql, &args)
     });
@@ -288,7 +298,11 @@ unsafe extern "C-unwind" fn transaction_event(event: pg_sys::XactEvent::Type, _a
         Ok(checks) => checks,
         Err(_) => return,
     };
-    if event != pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT || checks.is_empty() {
+    let before_commit = matches!(
+        event,
+        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PRE_PREPARE
+    );
+    if !before_commit || checks.is_empty() {
         return;
     }
     // Portals are closed by now, so the checks need a snapshot of their own.

@@ -55,14 +55,28 @@ pub struct ForeignKey {
     pub rule: Rule,
     pub declared: Rule,
     pub child_owner: pg_sys::Oid,
-    /// Declared DEFERRABLE INITIALLY DEFERRED: RESTRICT-free checks wait for commit.
+    /// Declared DEFERRABLE INITIALLY DEFERRED: NO ACTION checks wait for commit.
     pub initially_deferred: bool,
+    /// The columns a SET NULL / SET DEFAULT rule changes when the key names them (PostgreSQL
+    /// 15 and later); empty means all of `child_columns`.
+    pub set_columns: Vec<String>,
 }
+
+/// The columns an ON DELETE SET NULL / SET DEFAULT rule changes (`confdelsetcols`, new in
+/// PostgreSQL 15).
+#[cfg(any(feature = "pg13", feature = "pg14"))]
+const SET_COLUMNS: &str = "ARRAY[]::text[]";
+#[cfg(not(any(feature = "pg13", feature = "pg14")))]
+const SET_COLUMNS: &str = "ARRAY(SELECT a.attname::text \
+       FROM pg_catalog.unnest(con.confdelsetcols) WITH ORDINALITY AS k(attnum, position) \
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
+       ORDER BY k.position)";
 
 /// Returns the foreign keys that reference `parent` or a partitioned table it belongs to.
 pub fn referencing(parent: pg_sys::Oid) -> Vec<ForeignKey> {
     Spi::connect(|client| {
-        let rows = error::spi("foreign_keys::referencing", client.select(include_str!("sql/foreign_keys.sql"), None, &[parent.into()]));
+        let sql = include_str!("sql/foreign_keys.sql").replace("{set_columns}", SET_COLUMNS);
+        let rows = error::spi("foreign_keys::referencing", client.select(sql.as_str(), None, &[parent.into()]));
         rows.map(|row| {
             let text = |i| error::spi("foreign_keys", row.get::<String>(i)).unwrap_or_default();
             let list = |i| error::spi("foreign_keys", row.get::<Vec<String>>(i)).unwrap_or_default();
@@ -76,6 +90,7 @@ pub fn referencing(parent: pg_sys::Oid) -> Vec<ForeignKey> {
                 declared: Rule::parse(&text(7)).unwrap_or(Rule::NoAction),
                 child_owner: error::spi("foreign_keys", row.get::<pg_sys::Oid>(8)).unwrap_or(pg_sys::InvalidOid),
                 initially_deferred: error::spi("foreign_keys", row.get::<bool>(9)).unwrap_or(false),
+                set_columns: list(10),
             }
         })
         .collect()

@@ -93,30 +93,45 @@ pub fn as_extension_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` with the privileges of `role`, as PostgreSQL's own referential integrity triggers
-/// do. The previous role is restored on return and, on error, by transaction or
-/// subtransaction abort.
+/// do, and with `search_path` pinned to `pg_catalog, pg_temp`, as a SECURITY DEFINER function
+/// with `SET search_path` would, so that no object a user creates in a schema of their path
+/// (an operator, a function) is picked up by SQL that runs with more privileges than theirs.
+/// Role and search path are restored on return and, on error, by (sub)transaction abort.
 pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     struct Restore {
         user: pg_sys::Oid,
         context: i32,
+        guc_level: i32,
     }
     impl Drop for Restore {
         fn drop(&mut self) {
-            // SAFETY: restores the pair saved below, in the same backend.
-            unsafe { pg_sys::SetUserIdAndSecContext(self.user, self.context) };
+            // SAFETY: restores the state saved below, in the same backend and nesting order.
+            unsafe {
+                pg_sys::AtEOXact_GUC(true, self.guc_level);
+                pg_sys::SetUserIdAndSecContext(self.user, self.context);
+            }
         }
     }
     let mut user = pg_sys::InvalidOid;
     let mut context = 0;
-    // SAFETY: plain reads and writes of backend-local state.
-    unsafe {
+    // SAFETY: backend-local state, changed and restored in strict nesting.
+    let guc_level = unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(
-            role,
-            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        pg_sys::SetUserIdAndSecContext(role, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
         );
-    }
-    let _restore = Restore { user, context };
+        level
+    };
+    let _restore = Restore { user, context, guc_level };
     f()
 }
 

@@ -6,6 +6,8 @@
 //! table) that raise `23503` when an active row references a soft-deleted one, also when the
 //! session can see deleted rows: the setting changes what a role sees, not integrity.
 
+use std::cell::RefCell;
+
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -13,6 +15,34 @@ use crate::catalog;
 use crate::error::{self, UserError};
 use crate::foreign_keys::{self, column_list, plain_list};
 use crate::internal;
+
+thread_local! {
+    /// Deletions being cascaded or restored right now. While one is, its own rows are
+    /// temporarily referenced by rows it has not reached yet (a second SET NULL key of the same
+    /// row, a child restored before its parent), so the check skips them; the cascade's own
+    /// checks and the end of the restore settle those rows.
+    static IN_PROGRESS: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a deletion as in progress until dropped.
+pub struct DeletionInProgress;
+
+impl DeletionInProgress {
+    pub fn enter(deletion_id: i64) -> Self {
+        IN_PROGRESS.with(|ids| ids.borrow_mut().push(deletion_id));
+        DeletionInProgress
+    }
+}
+
+impl Drop for DeletionInProgress {
+    fn drop(&mut self) {
+        IN_PROGRESS.with(|ids| {
+            if let Ok(mut ids) = ids.try_borrow_mut() {
+                ids.pop();
+            }
+        });
+    }
+}
 
 pub const INSERT_TRIGGER: &str = "softdelete_reference_insert";
 pub const UPDATE_TRIGGER: &str = "softdelete_reference_update";
@@ -44,7 +74,7 @@ fn _reference_trigger<'a>(
             let sql = format!(
                 "SELECT pg_catalog.concat_ws(', ', {values}), p.{deletion_id} \
                  FROM {rows} n JOIN {parent_table} p ON ({parent_columns}) = ({child_columns}) \
-                 WHERE p.{deleted_at} IS NOT NULL{active} LIMIT 1",
+                 WHERE p.{deleted_at} IS NOT NULL AND NOT coalesce(p.{deletion_id} = ANY ($1), false){active} LIMIT 1",
                 values = values.join(", "),
                 deletion_id = spi::quote_identifier(&parent.deletion_id.name),
                 rows = spi::quote_identifier(ROWS),
@@ -53,8 +83,9 @@ fn _reference_trigger<'a>(
                 child_columns = column_list("n", &reference.child_columns),
                 deleted_at = spi::quote_identifier(&parent.deleted_at.name),
             );
+            let in_progress: Vec<i64> = IN_PROGRESS.with(|ids| ids.borrow().clone());
             let found = internal::as_extension_owner(owner, || {
-                let rows = error::spi("references", client.select(sql.as_str(), None, &[]));
+                let rows = error::spi("references", client.select(sql.as_str(), None, &[in_progress.into()]));
                 rows.into_iter()
                     .next()
                     .map(|row| (row.get::<String>(1).ok().flatten().unwrap_or_default(), row.get::<i64>(2).ok().flatten()))
@@ -121,4 +152,11 @@ pub fn refresh_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid) {
             error::spi("references::refresh_triggers", client.update(statement.as_str(), None, &[]));
         }
     }
+}
+
+/// Installs or removes the reference triggers of one table after DDL changed its foreign keys;
+/// called by the extension's event trigger for every CREATE TABLE and ALTER TABLE.
+#[pg_extern(volatile, parallel_unsafe, name = "_refresh_reference_checks")]
+fn refresh_reference_checks(relid: pg_sys::Oid) {
+    Spi::connect_mut(|client| refresh_triggers(client, relid));
 }

@@ -90,6 +90,11 @@ pub fn deletion_tables(client: &mut SpiClient<'_>, deletion_id: i64) -> Vec<Dele
 
 fn restore_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
     let tables = deletion_tables(client, deletion_id);
+    // Tables come back one statement at a time, in the order their rows were deleted, which
+    // is not always parents first (cycles, rows reached by two paths). References between rows
+    // of this deletion are therefore not checked until all of them are back; references to
+    // rows of other deletions still are.
+    let _in_progress = crate::references::DeletionInProgress::enter(deletion_id);
     let mut restored = 0;
     for entry in &tables {
         let Some(managed) = catalog::lookup(entry.relid) else {

@@ -19,7 +19,8 @@ SELECT con.conname::text,
                             WHEN 'd' THEN 'set default' WHEN 'r' THEN 'restrict'
                             ELSE 'no action' END,
        c.relowner,
-       con.condeferred
+       con.condeferred,
+       {set_columns}
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
