@@ -265,9 +265,11 @@ BEGIN
     END LOOP;
 
     FOR command IN
-        SELECT DISTINCT c.objid
+        SELECT DISTINCT coalesce(i.indrelid, c.objid) AS objid
         FROM pg_event_trigger_ddl_commands() c
-        WHERE c.command_tag IN ('CREATE TABLE', 'ALTER TABLE') AND c.classid = 'pg_class'::regclass
+        LEFT JOIN pg_index i ON i.indexrelid = c.objid
+        WHERE c.command_tag IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE INDEX')
+          AND c.classid = 'pg_class'::regclass
     LOOP
         -- A table that gained a foreign key to a managed table gets the reference checks.
         PERFORM softdelete._refresh_reference_checks(command.objid);
@@ -281,6 +283,16 @@ BEGIN
 
         SELECT * INTO managed FROM softdelete.managed_tables m WHERE m.relid = command.objid::regclass;
         CONTINUE WHEN NOT FOUND;
+
+        -- A renamed table, or one moved to another schema, keeps its audit trail and holds.
+        SELECT format('%I.%I', n.nspname, c.relname) INTO broken
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = command.objid;
+        IF broken <> managed.table_name THEN
+            UPDATE softdelete.events SET table_name = broken WHERE table_name = managed.table_name;
+            UPDATE softdelete.legal_holds SET table_name = broken WHERE table_name = managed.table_name;
+            UPDATE softdelete.managed_tables SET table_name = broken WHERE relid = managed.relid;
+        END IF;
+
         SELECT string_agg(format('%I', x.name), ', ') INTO broken
         FROM (VALUES (managed.deleted_at_column, 'timestamptz'::regtype),
                      (managed.deleted_by_column, 'text'::regtype),
@@ -293,6 +305,24 @@ BEGIN
                             broken, managed.relid
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'Run softdelete.disable() first.';
+        END IF;
+        -- A unique constraint or index added after enable() would hold among deleted rows too.
+        -- Those a foreign key references and deferrable ones stay allowed, as enable() keeps them.
+        SELECT string_agg(format('%I', ic.relname), ', ') INTO broken
+        FROM pg_index i
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+        WHERE i.indrelid = command.objid AND i.indisunique AND NOT i.indisprimary
+          AND i.indpred IS NULL
+          AND NOT coalesce(con.condeferrable, false)
+          AND coalesce(con.contype, 'u') <> 'x'
+          AND NOT EXISTS (SELECT FROM pg_constraint fk WHERE fk.contype = 'f' AND fk.conindid = i.indexrelid);
+        IF broken IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot add unique index % to table %, which is managed by pg_softdelete', broken, managed.relid
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A unique index without a predicate would make deleted rows block new ones.',
+                      HINT = format('Create it as a unique index over active rows: CREATE UNIQUE INDEX ... WHERE %I IS NULL.',
+                                    managed.deleted_at_column);
         END IF;
         IF NOT EXISTS (SELECT FROM pg_class c
                        WHERE c.oid = command.objid AND c.relrowsecurity AND c.relforcerowsecurity) THEN
@@ -329,7 +359,7 @@ END
 $$;
 
 CREATE EVENT TRIGGER softdelete_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE', 'CREATE INDEX')
     EXECUTE FUNCTION softdelete._on_ddl_end();
 CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
     EXECUTE FUNCTION softdelete._on_sql_drop();

@@ -3,6 +3,8 @@
 -- One row per managed table, with what enable() changed so that disable() can undo it.
 CREATE TABLE softdelete.managed_tables (
     relid               regclass PRIMARY KEY,
+    -- the schema-qualified name the audit trail uses for the table; kept current on rename
+    table_name          text NOT NULL,
     deleted_at_column   name NOT NULL DEFAULT 'deleted_at',
     deleted_by_column   name NOT NULL DEFAULT 'deleted_by',
     deletion_id_column  name NOT NULL DEFAULT 'deletion_id',

@@ -288,8 +288,8 @@ pub fn statement_triggers(table: &str) -> [String; 3] {
 /// catalog of managed tables).
 fn record(client: &mut SpiClient<'_>, relid: pg_sys::Oid, added: &[String], converted: &serde_json::Value, info: &TableInfo) {
     let sql = "INSERT INTO softdelete.managed_tables \
-                 (relid, added_columns, converted_uniques, rls_was_enabled, rls_was_forced, enabled_by) \
-               VALUES ($1::pg_catalog.regclass, $2::pg_catalog.name[], $3, $4, $5, $6)";
+                 (relid, table_name, added_columns, converted_uniques, rls_was_enabled, rls_was_forced, enabled_by) \
+               VALUES ($1::pg_catalog.regclass, $7, $2::pg_catalog.name[], $3, $4, $5, $6)";
     let args: Vec<DatumWithOid> = vec![
         relid.into(),
         added.to_vec().into(),
@@ -297,6 +297,7 @@ fn record(client: &mut SpiClient<'_>, relid: pg_sys::Oid, added: &[String], conv
         info.rls_enabled.into(),
         info.rls_forced.into(),
         crate::settings::current_role_name().into(),
+        info.table.clone().into(),
     ];
     let owner = catalog::extension_owner();
     internal::as_extension_owner(owner, || {
