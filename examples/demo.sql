@@ -141,4 +141,63 @@ $$;
 SELECT demo_expect('invoice_line rows after TRUNCATE attempt', count(*), 2239) FROM invoice_line;
 
 \echo
+\echo '== 9. A customer deleted by mistake, and a restore that brings back exactly that deletion'
+-- Chinook declares every foreign key ON DELETE NO ACTION. The DBA decides that deleting a
+-- customer takes its invoices and their lines with it, for soft deletes only.
+SELECT softdelete.enable('customer');
+SELECT softdelete.set_foreign_key_rule('invoice', 'invoice_customer_id_fkey', 'cascade');
+SELECT softdelete.set_foreign_key_rule('invoice_line', 'invoice_line_invoice_id_fkey', 'cascade');
+SELECT child_table, constraint_name, declared_on_delete, effective_on_delete
+FROM softdelete.foreign_key_rules ORDER BY child_table::text;
+GRANT SELECT, DELETE ON customer TO app;
+
+-- Carol deletes invoice 121 of customer 1 on its own (refunded); its 4 lines go with it.
+BEGIN;
+SET LOCAL ROLE app;
+SET LOCAL softdelete.actor = 'support:carol';
+SET LOCAL softdelete.reason = 'order 121 refunded';
+DELETE FROM invoice WHERE invoice_id = 121;
+COMMIT;
+
+-- Later dave deletes customer 1 instead of customer 11. The client sees DELETE 1, as with a
+-- hard delete; the 6 remaining invoices and their 34 lines are soft-deleted with it.
+BEGIN;
+SET LOCAL ROLE app;
+SET LOCAL softdelete.actor = 'support:dave';
+SET LOCAL softdelete.reason = 'duplicate customer record';
+\set QUIET off
+DELETE FROM customer WHERE customer_id = 1;
+\set QUIET on
+SELECT demo_expect('DELETE of customer 1 reported 1 row', :ROW_COUNT, 1);
+COMMIT;
+
+SET ROLE app;
+SELECT demo_expect('invoices of customer 1 visible to app', count(*), 0) FROM invoice WHERE customer_id = 1;
+RESET ROLE;
+
+-- Each DELETE statement is one deletion; the cascade shares its id.
+SELECT deletion_id, root_table, rows_per_table, actor, reason, state
+FROM softdelete.deletions ORDER BY deletion_id;
+
+-- The agent reports the mistake; support restores the customer. Only dave's deletion comes
+-- back: invoice 121, deleted by carol earlier, stays deleted with its lines.
+SELECT softdelete.restore('customer', 1) AS rows_restored;
+SET ROLE app;
+SELECT demo_expect('invoices of customer 1 visible after restore', count(*), 6) FROM invoice WHERE customer_id = 1;
+SELECT demo_expect('invoice 121 still hidden', count(*), 0) FROM invoice WHERE invoice_id = 121;
+SELECT demo_expect('lines of customer 1 visible after restore', count(*), 34)
+FROM invoice_line l JOIN invoice i ON i.invoice_id = l.invoice_id WHERE i.customer_id = 1;
+RESET ROLE;
+
+-- Who deleted invoice 121, and who deleted and restored customer 1?
+SELECT operation, table_name, key, actor, reason
+FROM softdelete.events
+WHERE (table_name = 'public.invoice' AND key = '{"invoice_id": 121}')
+   OR (table_name = 'public.customer' AND key = '{"customer_id": 1}')
+ORDER BY event_id;
+SELECT demo_expect('invoice 121 deleted by carol', count(*), 1)
+FROM softdelete.events
+WHERE operation = 'delete' AND key = '{"invoice_id": 121}' AND actor = 'support:carol';
+
+\echo
 \echo 'Demo finished: every check passed.'
