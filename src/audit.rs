@@ -144,10 +144,20 @@ fn begin_deletion(relid: pg_sys::Oid) -> i64 {
     id
 }
 
+/// Draws the next id from `softdelete.deletion_seq` with a direct call of `nextval`, which
+/// checks the caller's USAGE privilege on the sequence (granted to PUBLIC).
 pub fn next_deletion_id() -> i64 {
-    match Spi::get_one::<i64>("SELECT pg_catalog.nextval('softdelete.deletion_seq')") {
-        Ok(Some(id)) => id,
-        other => error::internal("audit::next_deletion_id", format!("nextval returned {other:?}")),
+    // SAFETY: syscache lookups, then a direct call of a built-in function with an OID argument.
+    unsafe {
+        let namespace = pg_sys::get_namespace_oid(catalog::SCHEMA.as_ptr(), true);
+        let sequence = pg_sys::get_relname_relid(c"deletion_seq".as_ptr(), namespace);
+        if sequence == pg_sys::InvalidOid {
+            error::internal("audit::next_deletion_id", "sequence softdelete.deletion_seq not found");
+        }
+        match pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[Some(pg_sys::Datum::from(sequence))]) {
+            Some(id) => id,
+            None => error::internal("audit::next_deletion_id", "nextval returned NULL"),
+        }
     }
 }
 

@@ -44,6 +44,9 @@ impl Managed {
 
 thread_local! {
     static CACHE: RefCell<HashMap<pg_sys::Oid, Option<Managed>>> = RefCell::new(HashMap::new());
+    static PRIMARY_KEYS: RefCell<HashMap<pg_sys::Oid, Vec<KeyColumn>>> = RefCell::new(HashMap::new());
+    /// The extension's OID and owner, looked up again when the extension is recreated.
+    static OWNER: std::cell::Cell<Option<(pg_sys::Oid, pg_sys::Oid)>> = const { std::cell::Cell::new(None) };
 }
 
 /// Returns the managed-table description of `relid`, or None when it is not managed.
@@ -120,6 +123,16 @@ unsafe extern "C-unwind" fn relation_changed(_arg: pg_sys::Datum, relid: pg_sys:
             }
         }
     });
+    PRIMARY_KEYS.with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            if relid == pg_sys::InvalidOid {
+                cache.clear();
+            } else {
+                cache.remove(&relid);
+            }
+        }
+    });
+    crate::foreign_keys::forget(relid);
 }
 
 pub fn register_callbacks() {
@@ -135,8 +148,18 @@ pub struct KeyColumn {
     pub type_sql: String,
 }
 
-/// Returns the primary-key columns of `relid` in key order (empty when it has none).
+/// Returns the primary-key columns of `relid` in key order (empty when it has none), cached
+/// until PostgreSQL invalidates the relation.
 pub fn primary_key(relid: pg_sys::Oid) -> Vec<KeyColumn> {
+    if let Some(hit) = PRIMARY_KEYS.with(|cache| cache.borrow().get(&relid).cloned()) {
+        return hit;
+    }
+    let found = read_primary_key(relid);
+    PRIMARY_KEYS.with(|cache| cache.borrow_mut().insert(relid, found.clone()));
+    found
+}
+
+fn read_primary_key(relid: pg_sys::Oid) -> Vec<KeyColumn> {
     let sql = include_str!("sql/primary_key.sql");
     Spi::connect(|client| {
         let rows = error::spi("catalog::primary_key", client.select(sql, None, &[relid.into()]));
@@ -148,22 +171,36 @@ pub fn primary_key(relid: pg_sys::Oid) -> Vec<KeyColumn> {
     })
 }
 
-/// Returns the table's name, schema-qualified and quoted for use in SQL text.
+/// Returns the table's name, schema-qualified and quoted for use in SQL text, as
+/// `format('%I.%I', schema, name)` would.
 pub fn qualified_name(relid: pg_sys::Oid) -> String {
-    let sql = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
-               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-               WHERE c.oid = $1";
-    match Spi::get_one_with_args::<String>(sql, &[relid.into()]) {
-        Ok(Some(name)) => name,
-        _ => error::internal("catalog::qualified_name", format!("relation {relid:?} not found")),
-    }
+    // SAFETY: syscache lookups; both functions return NULL for a missing object.
+    let (schema, name) = unsafe {
+        let name = pg_sys::get_rel_name(relid);
+        let schema = if name.is_null() { std::ptr::null_mut() } else { pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid)) };
+        if name.is_null() || schema.is_null() {
+            error::internal("catalog::qualified_name", format!("relation {relid:?} not found"));
+        }
+        (CStr::from_ptr(schema).to_string_lossy().into_owned(), CStr::from_ptr(name).to_string_lossy().into_owned())
+    };
+    format!("{}.{}", spi::quote_identifier(schema), spi::quote_identifier(name))
 }
 
 /// Returns the role that owns the extension, which owns `softdelete.events`.
 pub fn extension_owner() -> pg_sys::Oid {
+    // SAFETY: a catalog lookup inside a transaction; missing_ok returns InvalidOid.
+    let extension = unsafe { pg_sys::get_extension_oid(c"pg_softdelete".as_ptr(), true) };
+    if let Some((cached_extension, owner)) = OWNER.with(std::cell::Cell::get) {
+        if cached_extension == extension {
+            return owner;
+        }
+    }
     let sql = "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'pg_softdelete'";
     match Spi::get_one::<pg_sys::Oid>(sql) {
-        Ok(Some(owner)) => owner,
+        Ok(Some(owner)) => {
+            OWNER.with(|cell| cell.set(Some((extension, owner))));
+            owner
+        }
         _ => error::internal("catalog::extension_owner", "extension pg_softdelete not found"),
     }
 }

@@ -1,5 +1,8 @@
 //! Foreign keys between managed tables, and the ON DELETE rule each one follows.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use pgrx::prelude::*;
 
 use crate::catalog;
@@ -72,8 +75,42 @@ const SET_COLUMNS: &str = "ARRAY(SELECT a.attname::text \
        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
        ORDER BY k.position)";
 
+thread_local! {
+    static REFERENCING: RefCell<HashMap<pg_sys::Oid, Vec<ForeignKey>>> = RefCell::new(HashMap::new());
+    static REFERENCES: RefCell<HashMap<pg_sys::Oid, Vec<Reference>>> = RefCell::new(HashMap::new());
+}
+
+/// Forgets cached foreign keys when PostgreSQL invalidates a relation. Adding or dropping a
+/// foreign key changes the triggers of both tables, and set_foreign_key_rule() invalidates the
+/// referenced table, so both caches stay current.
+pub fn forget(relid: pg_sys::Oid) {
+    for cache in [&REFERENCING] {
+        cache.with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                if relid == pg_sys::InvalidOid { cache.clear() } else { cache.remove(&relid); }
+            }
+        });
+    }
+    REFERENCES.with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            // Whether a referenced table is managed can change without touching the referencing
+            // table, so any invalidation clears this small cache.
+            cache.clear();
+        }
+    });
+}
+
 /// Returns the foreign keys that reference `parent` or a partitioned table it belongs to.
 pub fn referencing(parent: pg_sys::Oid) -> Vec<ForeignKey> {
+    if let Some(hit) = REFERENCING.with(|cache| cache.borrow().get(&parent).cloned()) {
+        return hit;
+    }
+    let found = read_referencing(parent);
+    REFERENCING.with(|cache| cache.borrow_mut().insert(parent, found.clone()));
+    found
+}
+
+fn read_referencing(parent: pg_sys::Oid) -> Vec<ForeignKey> {
     Spi::connect(|client| {
         let sql = include_str!("sql/foreign_keys.sql").replace("{set_columns}", SET_COLUMNS);
         let rows = error::spi("foreign_keys::referencing", client.select(sql.as_str(), None, &[parent.into()]));
@@ -109,6 +146,15 @@ pub struct Reference {
 
 /// Returns the foreign keys declared on `child` whose referenced table is managed.
 pub fn references_to_managed(child: pg_sys::Oid) -> Vec<Reference> {
+    if let Some(hit) = REFERENCES.with(|cache| cache.borrow().get(&child).cloned()) {
+        return hit;
+    }
+    let found = read_references_to_managed(child);
+    REFERENCES.with(|cache| cache.borrow_mut().insert(child, found.clone()));
+    found
+}
+
+fn read_references_to_managed(child: pg_sys::Oid) -> Vec<Reference> {
     let all: Vec<Reference> = Spi::connect(|client| {
         let rows = error::spi("foreign_keys::references", client.select(include_str!("sql/foreign_keys_of.sql"), None, &[child.into()]));
         rows.map(|row| {

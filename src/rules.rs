@@ -53,6 +53,11 @@ fn set_foreign_key_rule(child: pg_sys::Oid, constraint_name: &str, on_delete: Op
         let args = [child.into(), constraint_name.into(), rule.map(|r| r.as_sql().to_lowercase()).into()];
         error::spi("rules::set_foreign_key_rule", Spi::run_with_args(write, &args));
     });
+    // SAFETY: invalidation of relations that exist; cached foreign-key rules are dropped.
+    unsafe {
+        pg_sys::CacheInvalidateRelcacheByRelid(parent);
+        pg_sys::CacheInvalidateRelcacheByRelid(child);
+    }
     match rule {
         Some(rule) => error::notice(format!(
             "foreign key \"{constraint_name}\" of table {child_table} now follows ON DELETE {} for soft deletes",
