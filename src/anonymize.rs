@@ -130,7 +130,8 @@ fn record(client: &mut pgrx::spi::SpiClient<'_>, row: &KeyedRow, columns: &[Stri
     let redact = "UPDATE softdelete.events \
                   SET detail = detail #- ARRAY['old', c] #- ARRAY['new', c] \
                   FROM pg_catalog.unnest($3::text[]) AS c \
-                  WHERE table_name = $1 AND key = $2 AND detail IS NOT NULL AND operation <> 'anonymize'";
+                  WHERE table_name = $1 AND key = $2 AND detail IS NOT NULL \
+                    AND operation IN ('unlink', 'relink')";
     let owner = catalog::extension_owner();
     internal::as_extension_owner(owner, || {
         let args: Vec<DatumWithOid> = vec![
