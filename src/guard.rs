@@ -98,6 +98,7 @@ fn _truncate_trigger<'a>(
         .hint("Use DELETE to soft-delete rows and softdelete.purge() to remove them; a superuser can SET softdelete.allow_hard_delete = on.")
         .raise()
     }
+    crate::privacy::check_holds_on_table(&table);
     audit::record_truncate(&table);
     Ok(None)
 }

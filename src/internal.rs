@@ -191,3 +191,11 @@ pub fn in_rolled_back_subtransaction<R>(f: impl FnOnce() -> R) -> R {
         result
     }
 }
+
+/// Runs one internal query that returns one jsonb column.
+pub fn returning_jsonb(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<pgrx::JsonB> {
+    let _guard = NextPlanGuard;
+    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
+    let table = error::spi("internal::returning_jsonb", client.update(sql, None, args));
+    table.filter_map(|row| error::spi("internal::returning_jsonb", row.get::<pgrx::JsonB>(1))).collect()
+}

@@ -60,15 +60,20 @@ pub fn check_holds(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
     }
 }
 
-/// Erases the row data that the audit trail holds about the removed rows (the old and new
-/// values of `unlink` and `relink` events), leaving tombstones with table, key, time, actor
-/// and reason.
+/// Erases the row data that the audit trail holds about the removed rows, leaving tombstones
+/// with table, key, time, actor and reason: the old and new values of their own `unlink` and
+/// `relink` events, and those of the rows their deletions unlinked, whose old values are the
+/// removed rows' referenced keys (an email address, when a foreign key references it).
 pub fn redact_events(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
     let keys = catalog::primary_key(purged.relid);
     let sql = format!(
         "UPDATE softdelete.events SET detail = NULL \
-         WHERE table_name = $1 AND key IN ({keys}) AND operation IN ('unlink', 'relink') AND detail IS NOT NULL",
+         WHERE operation IN ('unlink', 'relink') AND detail IS NOT NULL \
+           AND ((table_name = $1 AND key IN ({keys})) \
+                OR deletion_id IN (SELECT r.{deletion_id} FROM {rows} r))",
         keys = purged.keys_sql(&keys, 2),
+        deletion_id = spi::quote_identifier(&purged.managed.deletion_id.name),
+        rows = spi::quote_identifier(purged.rows),
     );
     let mut args: Vec<DatumWithOid> = vec![purged.table.to_string().into()];
     args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
@@ -76,4 +81,32 @@ pub fn redact_events(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
     internal::as_extension_owner(owner, || {
         error::spi("privacy::redact_events", client.update(sql.as_str(), None, &args));
     });
+}
+
+/// Raises `55000` when a legal hold covers a row of `table` (or a deletion with rows in it),
+/// for a TRUNCATE that `softdelete.allow_hard_delete` lets through.
+pub fn check_holds_on_table(table: &str) {
+    let sql = "SELECT h.hold_id, h.reason FROM softdelete.legal_holds h \
+               WHERE h.table_name = $1 \
+                  OR h.deletion_id IN (SELECT e.deletion_id FROM softdelete.events e \
+                                        WHERE e.table_name = $1 AND e.operation = 'delete') \
+               ORDER BY h.hold_id LIMIT 1";
+    let owner = catalog::extension_owner();
+    let hold = internal::as_extension_owner(owner, || {
+        Spi::connect(|client| {
+            let rows = error::spi("privacy::check_holds_on_table", client.select(sql, None, &[table.into()]));
+            rows.into_iter().next().map(|row| {
+                (row.get::<i64>(1).ok().flatten().unwrap_or(0), row.get::<String>(2).ok().flatten().unwrap_or_default())
+            })
+        })
+    });
+    if let Some((hold_id, reason)) = hold {
+        UserError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot truncate table {table}: legal hold {hold_id} applies to rows of it"),
+        )
+        .detail(format!("Reason given for the hold: {reason}"))
+        .hint(format!("Release the hold first with SELECT softdelete.release_hold({hold_id});"))
+        .raise()
+    }
 }

@@ -19,6 +19,13 @@ use crate::rows::KeyedRow;
 fn set_retention(relid: pg_sys::Oid, keep: Option<pgrx::datum::Interval>) {
     let table = catalog::qualified_name(relid);
     access::require_owner(relid, &table);
+    if let Some(keep) = keep {
+        if keep < pgrx::datum::Interval::new(0, 0, 0).unwrap_or(keep) {
+            UserError::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("invalid retention {keep}: it is negative"))
+                .hint("Pass a positive interval, or NULL to keep soft-deleted rows until they are purged by hand.")
+                .raise()
+        }
+    }
     let sql = "UPDATE softdelete.managed_tables SET retention = $2 WHERE relid = $1::pg_catalog.regclass";
     let owner = catalog::extension_owner();
     let updated = internal::as_extension_owner(owner, || {
@@ -99,16 +106,33 @@ fn purge_expired_preview() -> TableIterator<
 /// Places a legal hold on one row (active or deleted) and returns its id. Called by
 /// `softdelete.hold(regclass, anyelement, text)`.
 #[pg_extern(volatile, parallel_unsafe, name = "_hold_row")]
-fn hold_row(relid: pg_sys::Oid, key: Option<JsonB>, reason: &str) -> i64 {
+fn hold_row(relid: pg_sys::Oid, key: Option<JsonB>, reason: Option<&str>) -> i64 {
     let row = KeyedRow::resolve(relid, key, "hold");
     access::require(access::PURGER_ROLE, relid, &row.table, "hold");
-    place_hold(Some(row.table.clone()), Some(JsonB(row.key_json.clone())), None, reason)
+    // The hold stores the key as the audit trail does ({"id": 10}, never {"id": "10"}), read
+    // from the row itself, so that it matches however the key was passed.
+    let keys = catalog::primary_key(relid);
+    let sql = format!(
+        "SELECT {} FROM {} r WHERE {}",
+        crate::audit::key_object_sql(&keys, row.keys.len() + 1),
+        row.table,
+        row.key_condition_for("r", 1)
+    );
+    let mut args = row.key_args();
+    args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
+    let canonical = Spi::connect_mut(|client| {
+        let rows = internal::returning_jsonb(client, &sql, &args);
+        rows.into_iter().next()
+    });
+    let Some(canonical) = canonical else { row.raise_missing() };
+    place_hold(Some(row.table.clone()), Some(canonical), None, reason)
 }
 
 /// Places a legal hold on a whole deletion and returns its id.
 #[pg_extern(volatile, parallel_unsafe)]
-fn hold_deletion(deletion_id: i64, reason: &str) -> i64 {
+fn hold_deletion(deletion_id: i64, reason: Option<&str>) -> i64 {
     require_purger();
+    Spi::connect_mut(|client| crate::restore::deletion_tables(client, deletion_id));
     place_hold(None, None, Some(deletion_id), reason)
 }
 
@@ -125,8 +149,9 @@ fn require_purger() {
     }
 }
 
-fn place_hold(table: Option<String>, key: Option<JsonB>, deletion_id: Option<i64>, reason: &str) -> i64 {
+fn place_hold(table: Option<String>, key: Option<JsonB>, deletion_id: Option<i64>, reason: Option<&str>) -> i64 {
     let key = key.map(|k| k.0);
+    let reason = reason.unwrap_or_default();
     if reason.trim().is_empty() {
         UserError::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "a legal hold needs a reason")
             .hint("Pass the case or request the hold belongs to.")
