@@ -62,6 +62,7 @@ DECLARE
     total bigint := 0;
     batches integer := 0;
 BEGIN
+    PERFORM softdelete._purge_expired_start();
     LOOP
         removed := softdelete._purge_expired_batch(batch_size);
         EXIT WHEN removed = 0;
@@ -89,12 +90,17 @@ SELECT e.table_name,
        e.actor AS deleted_by,
        e.reason,
        e.via_constraint,
+       -- retention follows the table the DELETE named, as purge_expired() does
        e.occurred_at + m.retention AS purge_after,
        EXISTS (SELECT FROM softdelete.legal_holds h
                 WHERE h.deletion_id = e.deletion_id
                    OR (h.table_name = e.table_name AND h.key = e.key)) AS on_hold
 FROM softdelete.events e
-LEFT JOIN softdelete.managed_tables m ON m.relid = pg_catalog.to_regclass(e.table_name)
+LEFT JOIN LATERAL (SELECT r.table_name FROM softdelete.events r
+                    WHERE r.deletion_id = e.deletion_id AND r.operation = 'delete'
+                      AND r.via_constraint IS NULL
+                    ORDER BY r.event_id LIMIT 1) root ON true
+LEFT JOIN softdelete.managed_tables m ON m.table_name = root.table_name
 WHERE e.operation = 'delete'
   AND NOT EXISTS (SELECT FROM softdelete.events x
                    WHERE x.deletion_id = e.deletion_id AND x.table_name = e.table_name
@@ -283,6 +289,11 @@ BEGIN
 
         SELECT * INTO managed FROM softdelete.managed_tables m WHERE m.relid = command.objid::regclass;
         CONTINUE WHEN NOT FOUND;
+        -- pg_restore recreates a managed table step by step (constraints before its triggers,
+        -- policies and row-level security); the checks below apply once the guard trigger,
+        -- which pg_dump emits among the last objects, is back.
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_trigger t
+                                  WHERE t.tgrelid = command.objid AND t.tgname = 'softdelete_guard');
 
         -- A renamed table, or one moved to another schema, keeps its audit trail and holds.
         SELECT format('%I.%I', n.nspname, c.relname) INTO broken

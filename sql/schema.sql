@@ -103,6 +103,9 @@ SELECT pg_catalog.pg_extension_config_dump('softdelete.events', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.foreign_key_overrides', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.personal_columns', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.legal_holds', '');
+-- The identity sequences too, or a restored database would hand out event and hold ids again.
+SELECT pg_catalog.pg_extension_config_dump('softdelete.events_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.legal_holds_hold_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.deletion_seq', '');
 
 -- Roles are cluster-wide, so a second database that installs the extension reuses them.

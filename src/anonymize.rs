@@ -106,13 +106,17 @@ fn anonymize(relid: pg_sys::Oid, key: Option<JsonB>) -> i64 {
         args.push(DatumWithOid::from(replacement.as_ref().map(|t| t.replace("{key}", &key_text))));
     }
     let updated = Spi::connect_mut(|client| {
-        if matches!(row.state(client), RowState::Missing) {
-            row.raise_missing()
-        }
+        let deletion_id = match row.state(client) {
+            RowState::Missing => row.raise_missing(),
+            RowState::Active => None,
+            RowState::Deleted { deletion_id } => deletion_id,
+        };
+        let key = row.canonical_key().unwrap_or_else(|| row.key_json.clone());
+        crate::privacy::check_holds_on_row(&row.table, &key, deletion_id);
         let sql = format!("UPDATE {} SET {} WHERE {}", row.table, assignments.join(", "), row.key_condition(1));
         let updated = internal::update(client, &sql, &args);
         let names: Vec<String> = columns.iter().map(|(name, _, _)| name.clone()).collect();
-        record(client, &row, &names);
+        record(client, &row, &key, &names);
         updated
     });
     error::notice(format!("anonymized {updated} row of table {}", row.table));
@@ -121,7 +125,7 @@ fn anonymize(relid: pg_sys::Oid, key: Option<JsonB>) -> i64 {
 
 /// Writes the `anonymize` event and erases the anonymized columns from the row's earlier
 /// events.
-fn record(client: &mut pgrx::spi::SpiClient<'_>, row: &KeyedRow, columns: &[String]) {
+fn record(client: &mut pgrx::spi::SpiClient<'_>, row: &KeyedRow, key: &serde_json::Value, columns: &[String]) {
     let who = Who::current();
     let insert = "INSERT INTO softdelete.events \
                     (operation, table_name, key, actor, role_name, reason, detail, application_name, client_addr) \
@@ -136,14 +140,14 @@ fn record(client: &mut pgrx::spi::SpiClient<'_>, row: &KeyedRow, columns: &[Stri
     internal::as_extension_owner(owner, || {
         let args: Vec<DatumWithOid> = vec![
             row.table.clone().into(),
-            JsonB(row.key_json.clone()).into(),
+            JsonB(key.clone()).into(),
             who.actor.into(),
             who.role.into(),
             who.reason.into(),
             columns.to_vec().into(),
         ];
         error::spi("anonymize::record", client.update(insert, None, &args));
-        let args: Vec<DatumWithOid> = vec![row.table.clone().into(), JsonB(row.key_json.clone()).into(), columns.to_vec().into()];
+        let args: Vec<DatumWithOid> = vec![row.table.clone().into(), JsonB(key.clone()).into(), columns.to_vec().into()];
         error::spi("anonymize::record", client.update(redact, None, &args));
     });
 }

@@ -199,3 +199,30 @@ pub fn returning_jsonb(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithO
     let table = error::spi("internal::returning_jsonb", client.update(sql, None, args));
     table.filter_map(|row| error::spi("internal::returning_jsonb", row.get::<pgrx::JsonB>(1))).collect()
 }
+
+/// Runs `f` in a subtransaction that is committed when `f` succeeds and rolled back when it
+/// raises an error, which is returned for the caller to report or re-raise; for batch work
+/// that must skip a failing item without aborting the others.
+pub fn try_in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, pg_sys::panic::CaughtError> {
+    // SAFETY: as in `in_rolled_back_subtransaction`, with a release on success.
+    unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
+            let result = f();
+            pg_sys::ReleaseCurrentSubTransaction();
+            pg_sys::MemoryContextSwitchTo(context);
+            pg_sys::CurrentResourceOwner = owner;
+            Ok(result)
+        }))
+        .catch_others(|error| {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            pg_sys::MemoryContextSwitchTo(context);
+            pg_sys::CurrentResourceOwner = owner;
+            Err(error)
+        })
+        .execute()
+    }
+}

@@ -110,3 +110,30 @@ pub fn check_holds_on_table(table: &str) {
         .raise()
     }
 }
+
+/// Raises `55000` when a legal hold covers the row (by its key, or its deletion): anonymize()
+/// erases data as surely as purge() does.
+pub fn check_holds_on_row(table: &str, key: &serde_json::Value, deletion_id: Option<i64>) {
+    let sql = "SELECT h.hold_id, h.reason FROM softdelete.legal_holds h \
+               WHERE (h.table_name = $1 AND h.key = $2) OR h.deletion_id = $3 \
+               ORDER BY h.hold_id LIMIT 1";
+    let args: Vec<DatumWithOid> = vec![table.into(), pgrx::JsonB(key.clone()).into(), deletion_id.into()];
+    let owner = catalog::extension_owner();
+    let hold = internal::as_extension_owner(owner, || {
+        Spi::connect(|client| {
+            let rows = error::spi("privacy::check_holds_on_row", client.select(sql, None, &args));
+            rows.into_iter().next().map(|row| {
+                (row.get::<i64>(1).ok().flatten().unwrap_or(0), row.get::<String>(2).ok().flatten().unwrap_or_default())
+            })
+        })
+    });
+    if let Some((hold_id, reason)) = hold {
+        UserError::new(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot anonymize a row of table {table}: legal hold {hold_id} applies"),
+        )
+        .detail(format!("Reason given for the hold: {reason}"))
+        .hint(format!("Release the hold first with SELECT softdelete.release_hold({hold_id});"))
+        .raise()
+    }
+}

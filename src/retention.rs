@@ -42,6 +42,19 @@ fn set_retention(relid: pg_sys::Oid, keep: Option<pgrx::datum::Interval>) {
     }
 }
 
+thread_local! {
+    /// Deletions whose purge failed during the current `purge_expired()` run, skipped by its
+    /// later batches.
+    static FAILED: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Starts a `purge_expired()` run: forgets the deletions earlier runs failed to purge, so that
+/// each run tries them again once.
+#[pg_extern(volatile, parallel_unsafe, name = "_purge_expired_start")]
+fn purge_expired_start() {
+    FAILED.with(|failed| failed.borrow_mut().clear());
+}
+
 /// Purges up to `max_deletions` expired deletions (older than their table's retention window
 /// and not under a legal hold), oldest first, and returns the number of rows removed. Called
 /// in a loop, one transaction per batch, by the procedure `softdelete.purge_expired()`.
@@ -55,19 +68,42 @@ fn purge_expired_batch(max_deletions: i32) -> i64 {
     let owner = catalog::extension_owner();
     let ids: Vec<i64> = internal::as_extension_owner(owner, || {
         Spi::connect(|client| {
+            let skip: Vec<i64> = FAILED.with(|failed| failed.borrow().clone());
             let rows = error::spi(
                 "retention::purge_expired_batch",
-                client.select(include_str!("sql/expired_deletions.sql"), None, &[(max_deletions as i64).into()]),
+                client.select(include_str!("sql/expired_deletions.sql"), None, &[(max_deletions as i64).into(), skip.into()]),
             );
             rows.filter_map(|row| row.get::<i64>(1).ok().flatten()).collect()
         })
     });
+    // A deletion that cannot be purged (a row still referenced under NO ACTION, say) is reported
+    // and skipped, so that it does not hold up every other expired deletion.
     let mut purged = 0;
-    Spi::connect_mut(|client| {
-        for id in ids {
-            purged += purge::purge_deletion_rows(client, id);
+    for id in ids {
+        match internal::try_in_subtransaction(|| Spi::connect_mut(|client| purge::purge_deletion_rows(client, id))) {
+            Ok(rows) => purged += rows,
+            Err(error) => {
+                let (code, message) = match &error {
+                    pg_sys::panic::CaughtError::PostgresError(report)
+                    | pg_sys::panic::CaughtError::ErrorReport(report)
+                    | pg_sys::panic::CaughtError::RustPanic { ereport: report, .. } => {
+                        (report.sql_error_code(), report.message().to_string())
+                    }
+                };
+                // A caller without the privileges to purge gets the error, not a warning per
+                // deletion.
+                if code == PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE {
+                    error.rethrow()
+                }
+                FAILED.with(|failed| failed.borrow_mut().push(id));
+                error::warning(
+                    PgSqlErrorCode::ERRCODE_WARNING,
+                    format!("purge_expired: skipped deletion {id}: {message}"),
+                    "Fix the cause, or purge or restore the deletion by hand; the next run tries it again.",
+                );
+            }
         }
-    });
+    }
     purged as i64
 }
 
@@ -109,41 +145,28 @@ fn purge_expired_preview() -> TableIterator<
 fn hold_row(relid: pg_sys::Oid, key: Option<JsonB>, reason: Option<&str>) -> i64 {
     let row = KeyedRow::resolve(relid, key, "hold");
     access::require(access::PURGER_ROLE, relid, &row.table, "hold");
-    // The hold stores the key as the audit trail does ({"id": 10}, never {"id": "10"}), read
-    // from the row itself, so that it matches however the key was passed.
-    let keys = catalog::primary_key(relid);
-    let sql = format!(
-        "SELECT {} FROM {} r WHERE {}",
-        crate::audit::key_object_sql(&keys, row.keys.len() + 1),
-        row.table,
-        row.key_condition_for("r", 1)
-    );
-    let mut args = row.key_args();
-    args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
-    let canonical = Spi::connect_mut(|client| {
-        let rows = internal::returning_jsonb(client, &sql, &args);
-        rows.into_iter().next()
-    });
-    let Some(canonical) = canonical else { row.raise_missing() };
-    place_hold(Some(row.table.clone()), Some(canonical), None, reason)
+    // The hold stores the key as the audit trail does ({"id": 10}, never {"id": "10"}), so that
+    // it matches however the key was passed.
+    let Some(canonical) = row.canonical_key() else { row.raise_missing() };
+    place_hold(Some(row.table.clone()), Some(JsonB(canonical)), None, reason)
 }
 
 /// Places a legal hold on a whole deletion and returns its id.
 #[pg_extern(volatile, parallel_unsafe)]
 fn hold_deletion(deletion_id: i64, reason: Option<&str>) -> i64 {
-    require_purger();
+    require_purger("manage legal holds");
     Spi::connect_mut(|client| crate::restore::deletion_tables(client, deletion_id));
     place_hold(None, None, Some(deletion_id), reason)
 }
 
-fn require_purger() {
+fn require_purger(action: &str) {
     // SAFETY: catalog lookups inside a transaction.
     let allowed = unsafe {
         let role = pg_sys::get_role_oid(access::PURGER_ROLE.as_ptr(), true);
         pg_sys::superuser() || (role != pg_sys::InvalidOid && pg_sys::has_privs_of_role(pg_sys::GetUserId(), role))
     };
     if !allowed {
-        UserError::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to manage legal holds")
+        UserError::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to {action}"))
             .hint(format!("Ask an administrator to GRANT softdelete_purger TO {}.", crate::settings::current_role_name()))
             .raise()
     }
@@ -191,7 +214,7 @@ fn place_hold(table: Option<String>, key: Option<JsonB>, deletion_id: Option<i64
 /// Releases a legal hold, and records the release. Called by `softdelete.release_hold(bigint)`.
 #[pg_extern(volatile, parallel_unsafe)]
 fn release_hold(hold_id: i64) {
-    require_purger();
+    require_purger("manage legal holds");
     let who = Who::current();
     let delete = "DELETE FROM softdelete.legal_holds WHERE hold_id = $1 RETURNING table_name, key, deletion_id";
     let event = "INSERT INTO softdelete.events \
@@ -229,7 +252,7 @@ fn release_hold(hold_id: i64) {
 /// `softdelete.export_purge_log(timestamptz)`.
 #[pg_extern(stable, parallel_safe)]
 fn export_purge_log(since: Option<pgrx::datum::TimestampWithTimeZone>) -> JsonB {
-    require_purger();
+    require_purger("export the purge log");
     let sql = "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object( \
                    'table_name', table_name, 'key', key, 'purged_at', occurred_at) ORDER BY event_id), '[]') \
                FROM softdelete.events WHERE operation = 'purge' AND key IS NOT NULL \
@@ -247,13 +270,21 @@ fn export_purge_log(since: Option<pgrx::datum::TimestampWithTimeZone>) -> JsonB 
 /// Called by `softdelete.apply_purge_log(jsonb)`.
 #[pg_extern(volatile, parallel_unsafe)]
 fn apply_purge_log(log: JsonB) -> i64 {
-    require_purger();
+    require_purger("apply a purge log");
     let Some(entries) = log.0.as_array() else {
         UserError::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "invalid purge log: expected a jsonb array")
             .hint("Pass the output of softdelete.export_purge_log().")
             .raise()
     };
-    let mut removed = 0;
+    let owner = catalog::extension_owner();
+    let count_purges = || -> i64 {
+        let sql = "SELECT count(*) FROM softdelete.events \
+                   WHERE operation = 'purge' AND transaction_id = pg_catalog.pg_current_xact_id()";
+        internal::as_extension_owner(owner, || Spi::get_one::<i64>(sql).ok().flatten().unwrap_or(0))
+    };
+    // Rows removed by PostgreSQL's ON DELETE CASCADE count too: every removed row writes a
+    // purge event in this transaction.
+    let purges_before = count_purges();
     let notices = crate::settings::notices_enabled();
     crate::error::quiet_notices();
     for entry in entries {
@@ -270,12 +301,13 @@ fn apply_purge_log(log: JsonB) -> i64 {
             continue;
         }
         let row = KeyedRow::resolve(relid, Some(JsonB(key.clone())), "apply_purge_log");
-        removed += Spi::connect_mut(|client| {
+        Spi::connect_mut(|client| {
             let sql = format!("DELETE FROM {} WHERE {}", row.table, row.key_condition(1));
             let _scope = internal::HardDeleteScope::enter();
             internal::update(client, &sql, &row.key_args())
         });
     }
+    let removed = count_purges() - purges_before;
     if notices {
         let sql = "SELECT pg_catalog.set_config('softdelete.notices', 'on', true)";
         error::spi("retention::apply_purge_log", Spi::run(sql));

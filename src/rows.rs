@@ -102,6 +102,20 @@ impl KeyedRow {
         }
     }
 
+    /// Returns the row's key as the audit trail stores it (`{"id": 10}`, typed by the column,
+    /// whatever form the caller passed), or None when no row has the key.
+    pub fn canonical_key(&self) -> Option<Value> {
+        let sql = format!(
+            "SELECT {} FROM {} r WHERE {}",
+            crate::audit::key_object_sql(&self.keys, self.keys.len() + 1),
+            self.table,
+            self.key_condition_for("r", 1)
+        );
+        let mut args = self.key_args();
+        args.extend(self.keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
+        Spi::connect_mut(|client| internal::returning_jsonb(client, &sql, &args).into_iter().next().map(|key| key.0))
+    }
+
     /// Raises the error for a key that matched no row.
     pub fn raise_missing(&self) -> ! {
         UserError::new(

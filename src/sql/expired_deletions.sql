@@ -1,6 +1,6 @@
 -- Deletions past their root table's retention window that still have soft-deleted rows,
 -- oldest first, skipping held deletions and deletions with a held row. $1: the maximum number
--- of deletions.
+-- of deletions; $2: deletions to skip.
 SELECT d.deletion_id
 FROM (
     SELECT e.deletion_id,
@@ -15,6 +15,7 @@ FROM (
 ) d
 JOIN softdelete.managed_tables m ON m.table_name = d.root_table
 WHERE d.rows_left > 0
+  AND NOT (d.deletion_id = ANY ($2))
   AND m.retention IS NOT NULL
   AND d.deleted_at < pg_catalog.now() - m.retention
   AND NOT EXISTS (SELECT FROM softdelete.legal_holds h WHERE h.deletion_id = d.deletion_id)
