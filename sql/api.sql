@@ -186,25 +186,6 @@ GRANT SELECT ON softdelete.deletions TO softdelete_viewer;
 COMMENT ON VIEW softdelete.deletions IS
     'Deletions (one per DELETE statement, cascades included) with their actor, reason, rows per table and state';
 
--- Row counts of a managed table, read with the privileges of the extension owner so that
--- they are true counts whatever the caller may see.
-CREATE FUNCTION softdelete._row_counts(tbl regclass, OUT active_rows bigint, OUT deleted_rows bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    deleted_at name;
-BEGIN
-    SELECT m.deleted_at_column INTO deleted_at FROM softdelete.managed_tables m WHERE m.relid = tbl;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    EXECUTE format('SELECT count(*) FILTER (WHERE %1$I IS NULL), count(*) FILTER (WHERE %1$I IS NOT NULL) FROM %2$s',
-                   deleted_at, tbl)
-        INTO active_rows, deleted_rows;
-END
-$$;
-
 CREATE VIEW softdelete.tables AS
 SELECT m.relid AS table_name,
        c.active_rows,
@@ -214,7 +195,7 @@ SELECT m.relid AS table_name,
        m.enabled_at,
        m.enabled_by
 FROM softdelete.managed_tables m
-CROSS JOIN LATERAL softdelete._row_counts(m.relid) c
+CROSS JOIN LATERAL softdelete._row_counts(m.relid::oid) c
 JOIN pg_catalog.pg_roles r ON r.rolname = CURRENT_USER
 -- Counts are shown only for tables the current role may read.
 WHERE pg_catalog.has_table_privilege(m.relid, 'SELECT');
@@ -335,13 +316,17 @@ BEGIN
                       HINT = format('Create it as a unique index over active rows: CREATE UNIQUE INDEX ... WHERE %I IS NULL.',
                                     managed.deleted_at_column);
         END IF;
+        -- Row-level security hides the deleted rows, so it stays on: turning it off is undone
+        -- with a WARNING (pg_restore also passes through this state, before it restores the
+        -- table's row-level security settings).
         IF NOT EXISTS (SELECT FROM pg_class c
                        WHERE c.oid = command.objid AND c.relrowsecurity AND c.relforcerowsecurity) THEN
-            RAISE EXCEPTION 'cannot turn off row-level security on table %, which is managed by pg_softdelete',
-                            managed.relid
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'Row-level security hides the soft-deleted rows.',
-                      HINT = 'Run softdelete.disable() first.';
+            EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', managed.relid);
+            IF current_setting('application_name') <> 'pg_restore' THEN
+                RAISE WARNING 'row-level security stays enabled and forced on table %, which is managed by pg_softdelete', managed.relid
+                    USING DETAIL = 'Row-level security hides the soft-deleted rows.',
+                          HINT = 'Run softdelete.disable() to return the table to plain behaviour.';
+            END IF;
         END IF;
     END LOOP;
 END

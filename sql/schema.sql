@@ -136,3 +136,6 @@ GRANT SELECT ON softdelete.legal_holds TO softdelete_viewer;
 GRANT SELECT ON softdelete.events TO softdelete_viewer;
 -- Soft-deleting statements of any role draw their deletion id from the sequence.
 GRANT USAGE ON SEQUENCE softdelete.deletion_seq TO PUBLIC;
+-- pg_dump reads the positions of the dumped sequences; they reveal nothing but counts.
+GRANT SELECT ON SEQUENCE softdelete.deletion_seq, softdelete.events_event_id_seq,
+                         softdelete.legal_holds_hold_id_seq TO PUBLIC;

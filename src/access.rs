@@ -27,7 +27,7 @@ pub fn require(role: &CStr, relid: pg_sys::Oid, table: &str, action: &str) {
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("permission denied to {action} rows of table {table}"),
         )
-        .hint(format!("Ask an administrator to GRANT {role} TO {}.", crate::settings::current_role_name()))
+        .hint(format!("Ask an administrator to GRANT {role} TO {}.", spi::quote_identifier(crate::settings::current_role_name())))
         .raise()
     }
 }

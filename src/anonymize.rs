@@ -25,7 +25,7 @@ fn set_personal_columns(relid: pg_sys::Oid, columns: JsonB) {
     access::require_owner(relid, &table);
     if catalog::lookup(relid).is_none() {
         UserError::new(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("table {table} is not managed by pg_softdelete"))
-            .hint(format!("Run SELECT softdelete.enable('{table}') first."))
+            .hint(format!("Run SELECT softdelete.enable({}) first.", spi::quote_literal(&table)))
             .raise()
     }
     let Some(entries) = columns.0.as_object() else {
@@ -42,6 +42,11 @@ fn set_personal_columns(relid: pg_sys::Oid, columns: JsonB) {
             .unwrap_or(0);
         if attnum <= 0 {
             UserError::new(PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN, format!("column \"{name}\" of table {table} does not exist")).raise()
+        }
+        if crate::enable::MARKERS.iter().any(|(marker, _, _)| marker == name) {
+            UserError::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("column \"{name}\" of table {table} is a marker column of pg_softdelete"))
+                .detail("Marker columns change only through DELETE and softdelete.restore().")
+                .raise()
         }
         if keys.contains(name) {
             UserError::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("column \"{name}\" of table {table} is part of the primary key"))
@@ -114,7 +119,7 @@ fn anonymize(relid: pg_sys::Oid, key: Option<JsonB>) -> i64 {
         let key = row.canonical_key().unwrap_or_else(|| row.key_json.clone());
         crate::privacy::check_holds_on_row(&row.table, &key, deletion_id);
         let sql = format!("UPDATE {} SET {} WHERE {}", row.table, assignments.join(", "), row.key_condition(1));
-        let updated = internal::update(client, &sql, &args);
+        let updated = internal::update(client, row.relid, &sql, &args);
         let names: Vec<String> = columns.iter().map(|(name, _, _)| name.clone()).collect();
         record(client, &row, &key, &names);
         updated

@@ -309,11 +309,20 @@ pub fn record_unlinks(
 
 /// `jsonb_build_object($n::text, r."col", ...)` over the key columns, with the column names
 /// bound from parameter `first_param` on.
+///
+/// This SQL also runs with the extension owner's privileges, so a value of a user-defined type
+/// is converted with `format('%s', ...)`, which calls the type's output function (only a
+/// superuser can define one), and never through a cast to json that its owner may have defined.
+/// Such key values are stored as JSON strings.
 pub fn key_object_sql(keys: &[KeyColumn], first_param: usize) -> String {
     let pairs: Vec<String> = keys
         .iter()
         .enumerate()
-        .map(|(i, key)| format!("${}::text, r.{}", first_param + i, spi::quote_identifier(&key.name)))
+        .map(|(i, key)| {
+            let column = format!("r.{}", spi::quote_identifier(&key.name));
+            let value = if key.builtin { column } else { format!("pg_catalog.format('%s', {column})") };
+            format!("${}::text, {value}", first_param + i)
+        })
         .collect();
     format!("pg_catalog.jsonb_build_object({})", pairs.join(", "))
 }

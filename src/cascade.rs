@@ -83,8 +83,8 @@ fn managed_child(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &Forei
             ),
         )
         .hint(format!(
-            "Run SELECT softdelete.enable('{}'), or change the rule with softdelete.set_foreign_key_rule().",
-            fk.child_table
+            "Run SELECT softdelete.enable({}), or change the rule with softdelete.set_foreign_key_rule().",
+            spi::quote_literal(&fk.child_table)
         ))
         .raise()
     }
@@ -107,7 +107,7 @@ fn cascade(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey)
     );
     audit::expect_via(fk.child, Operation::Delete, parent.deletion_id, parent.who.clone(), Some(fk.name.clone()));
     let args: Vec<DatumWithOid> = vec![parent.who.actor.clone().into(), parent.deletion_id.into()];
-    internal::as_role(fk.child_owner, || internal::update(client, &sql, &args));
+    internal::as_role(fk.child_owner, || internal::update(client, fk.child, &sql, &args));
 }
 
 /// For a self-referencing key (an employee's `reports_to`), the condition that selects the
@@ -188,7 +188,7 @@ fn unlink(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) 
     args.extend(key_names.iter().map(|name| DatumWithOid::from(name.clone())));
     args.extend(changed_columns.iter().map(|name| DatumWithOid::from(name.clone())));
     let changed: Vec<(JsonB, JsonB, JsonB)> = internal::as_role(fk.child_owner, || {
-        internal::returning_three_jsonb(client, &sql, &args)
+        internal::returning_three_jsonb(client, fk.child, &sql, &args)
     });
     if changed.is_empty() {
         return;
@@ -240,7 +240,9 @@ fn referencing_rows_sql(fk: &ForeignKey, parent_rows: &str) -> String {
         Some(child) => format!(" AND c.{} IS NULL", spi::quote_identifier(&child.deleted_at.name)),
         None => String::new(),
     };
-    let values: Vec<String> = fk.child_columns.iter().map(|c| format!("c.{}::text", spi::quote_identifier(c))).collect();
+    // format('%s') uses each type's output function, never a user-defined cast to text.
+    let values: Vec<String> =
+        fk.child_columns.iter().map(|c| format!("pg_catalog.format('%s', c.{})", spi::quote_identifier(c))).collect();
     format!(
         "SELECT pg_catalog.concat_ws(', ', {values}) FROM {table} c WHERE ({fk_columns}) IN ({parent_rows}){active} LIMIT 1",
         values = values.join(", "),

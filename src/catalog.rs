@@ -146,6 +146,9 @@ pub struct KeyColumn {
     pub name: String,
     /// The column's type, schema-qualified and quoted, ready for a cast in SQL text.
     pub type_sql: String,
+    /// True for a built-in type: its conversions to text and jsonb are PostgreSQL's own, while
+    /// a user-defined type can carry user-defined casts.
+    pub builtin: bool,
 }
 
 /// Returns the primary-key columns of `relid` in key order (empty when it has none), cached
@@ -166,6 +169,7 @@ fn read_primary_key(relid: pg_sys::Oid) -> Vec<KeyColumn> {
         rows.map(|row| KeyColumn {
             name: error::spi("catalog::primary_key", row.get::<String>(1)).unwrap_or_default(),
             type_sql: error::spi("catalog::primary_key", row.get::<String>(2)).unwrap_or_default(),
+            builtin: error::spi("catalog::primary_key", row.get::<bool>(3)).unwrap_or(false),
         })
         .collect()
     })
@@ -184,6 +188,15 @@ pub fn qualified_name(relid: pg_sys::Oid) -> String {
         (CStr::from_ptr(schema).to_string_lossy().into_owned(), CStr::from_ptr(name).to_string_lossy().into_owned())
     };
     format!("{}.{}", spi::quote_identifier(schema), spi::quote_identifier(name))
+}
+
+/// Returns the OID of a table given by its schema-qualified name, or InvalidOid when no such
+/// table exists (any more).
+pub fn relid_of(table: &str) -> pg_sys::Oid {
+    Spi::get_one_with_args::<pg_sys::Oid>("SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", &[table.into()])
+        .ok()
+        .flatten()
+        .unwrap_or(pg_sys::InvalidOid)
 }
 
 /// Returns the role that owns the extension, which owns `softdelete.events`.

@@ -33,7 +33,7 @@ fn disable(relid: pg_sys::Oid, drop_columns: bool) {
                 .raise()
         };
         access::require_owner(relid, &table);
-        refuse_if_deleted_rows(client, &table);
+        refuse_if_deleted_rows(client, relid, &table);
         refuse_if_parent_changes_rows(relid, &table);
 
         forget(client, relid);
@@ -61,6 +61,7 @@ fn disable(relid: pg_sys::Oid, drop_columns: bool) {
         // SAFETY: invalidation of a relation that exists and is locked by the ALTERs above.
         unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
         enable::refresh_reference_checks(client, relid);
+        warn_if_managed_children_cascade(relid, &table);
         error::notice(format!("table {table} is no longer managed by pg_softdelete"));
     })
 }
@@ -78,9 +79,9 @@ fn recorded(client: &SpiClient<'_>, relid: pg_sys::Oid) -> Option<Recorded> {
     })
 }
 
-fn refuse_if_deleted_rows(client: &mut SpiClient<'_>, table: &str) {
+fn refuse_if_deleted_rows(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
     let sql = format!("SELECT true, count(*) FROM {table} WHERE {} IS NOT NULL", spi::quote_identifier(MARKERS[0].0));
-    let deleted = internal::select(client, &sql, &[]).first().and_then(|row| row.1).unwrap_or(0);
+    let deleted = internal::select(client, relid, &sql, &[]).first().and_then(|row| row.1).unwrap_or(0);
     if deleted > 0 {
         UserError::new(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -129,6 +130,26 @@ fn existing_policies(client: &SpiClient<'_>, table: &str) -> Vec<String> {
     let rows = error::spi("disable::existing_policies", client.select(sql, None, &[table.into()]));
     rows.filter_map(|row| row.get::<String>(1).ok().flatten()).collect()
 }
+/// Warns when a managed table references this one with a declared ON DELETE CASCADE: plain
+/// deletes of this table would have to cascade into the managed one, so they fail with `55000`
+/// until it is disabled too.
+fn warn_if_managed_children_cascade(relid: pg_sys::Oid, table: &str) {
+    for fk in foreign_keys::referencing(relid) {
+        if fk.child == relid || fk.declared != foreign_keys::Rule::Cascade || catalog::lookup(fk.child).is_none() {
+            continue;
+        }
+        error::warning(
+            PgSqlErrorCode::ERRCODE_WARNING,
+            format!(
+                "managed table {} references {table} through foreign key {} with ON DELETE CASCADE; deleting its referenced rows of {table} fails until it is disabled too",
+                fk.child_table,
+                spi::quote_identifier(&fk.name)
+            ),
+            format!("Run SELECT softdelete.disable({}).", spi::quote_literal(&fk.child_table)),
+        );
+    }
+}
+
 /// Rejects disabling a table that a managed table cascades or sets null into: its soft
 /// deletes would have nowhere to go.
 fn refuse_if_parent_changes_rows(relid: pg_sys::Oid, table: &str) {
@@ -150,8 +171,10 @@ fn refuse_if_parent_changes_rows(relid: pg_sys::Oid, table: &str) {
             ),
         )
         .hint(format!(
-            "Disable {} first, or choose another rule with softdelete.set_foreign_key_rule('{table}', '{}', 'restrict').",
-            reference.parent_table, fk.name
+            "Disable {} first, or choose another rule with softdelete.set_foreign_key_rule({}, {}, 'restrict').",
+            reference.parent_table,
+            spi::quote_literal(table),
+            spi::quote_literal(&fk.name)
         ))
         .raise()
     }

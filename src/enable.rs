@@ -76,6 +76,7 @@ fn enable(relid: pg_sys::Oid) {
         unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
         warn_if_not_preloaded();
         warn_about_referencing_tables(relid, &info.table);
+        warn_about_cascades_from_unmanaged(client, relid, &info.table);
         error::notice(format!("table {} is now managed by pg_softdelete", info.table));
     })
 }
@@ -133,6 +134,34 @@ fn is_recorded(client: &SpiClient<'_>, relid: pg_sys::Oid) -> bool {
     rows.into_iter().next().and_then(|row| row.get::<i64>(1).ok().flatten()).unwrap_or(0) > 0
 }
 
+/// Warns about foreign keys that cascade deletes from a table that is not managed: until that
+/// table is managed too, deleting its referenced rows fails with `55000` (see the planner
+/// hook), because PostgreSQL's cascade would have to remove rows of this table for real.
+fn warn_about_cascades_from_unmanaged(client: &SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
+    let sql = "SELECT con.conname::text, con.confrelid, pg_catalog.format('%I.%I', n.nspname, c.relname) \
+               FROM pg_catalog.pg_constraint con \
+               JOIN pg_catalog.pg_class c ON c.oid = con.confrelid \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+               WHERE con.contype = 'f' AND con.conrelid = $1 AND con.confdeltype = 'c' AND con.confrelid <> $1";
+    let rows = error::spi("enable::check_cascades_from_unmanaged", client.select(sql, None, &[relid.into()]));
+    for row in rows {
+        let parent = row.get::<pg_sys::Oid>(2).ok().flatten().unwrap_or(pg_sys::InvalidOid);
+        if catalog::lookup(parent).is_some() {
+            continue;
+        }
+        let name = row.get::<String>(1).ok().flatten().unwrap_or_default();
+        let parent_table = row.get::<String>(3).ok().flatten().unwrap_or_default();
+        error::warning(
+            PgSqlErrorCode::ERRCODE_WARNING,
+            format!(
+                "foreign key {} of table {table} cascades deletes from table {parent_table}, which is not managed by pg_softdelete; deleting referenced rows of {parent_table} fails until it is",
+                spi::quote_identifier(&name)
+            ),
+            format!("Run SELECT softdelete.enable({}).", spi::quote_literal(&parent_table)),
+        );
+    }
+}
+
 /// Adds the marker columns the table lacks (nullable and without a default, so PostgreSQL
 /// changes only the catalog and does not rewrite the table) and adopts those it has.
 fn add_marker_columns(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) -> Vec<String> {
@@ -188,13 +217,15 @@ fn hide_deleted_rows(client: &mut SpiClient<'_>, info: &TableInfo) {
     error::notice(format!("created policy softdelete_hide_deleted on table {table}"));
 }
 
+/// The policy passes the table's own name as a regclass constant, which pg_dump writes by name.
 fn hiding_statements(table: &str) -> [String; 2] {
     let deleted_at = spi::quote_identifier(MARKERS[0].0);
+    let name = spi::quote_literal(table);
     [
         format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY"),
         format!(
             "CREATE POLICY softdelete_hide_deleted ON {table} AS RESTRICTIVE FOR ALL \
-             USING ({deleted_at} IS NULL OR softdelete._show_deleted()) WITH CHECK (true)"
+             USING ({deleted_at} IS NULL OR softdelete._show_deleted({name}::pg_catalog.regclass)) WITH CHECK (true)"
         ),
     ]
 }
@@ -336,8 +367,10 @@ fn warn_about_referencing_tables(relid: pg_sys::Oid, table: &str) {
                 fk.rule.as_sql()
             ),
             format!(
-                "Run SELECT softdelete.enable('{}'), or choose another rule with softdelete.set_foreign_key_rule('{}', '{}', 'restrict').",
-                fk.child_table, fk.child_table, fk.name
+                "Run SELECT softdelete.enable({}), or choose another rule with softdelete.set_foreign_key_rule({}, {}, 'restrict').",
+                spi::quote_literal(&fk.child_table),
+                spi::quote_literal(&fk.child_table),
+                spi::quote_literal(&fk.name)
             ),
         );
     }
@@ -355,4 +388,28 @@ pub fn refresh_reference_checks(client: &mut SpiClient<'_>, relid: pg_sys::Oid) 
     for table in tables {
         references::refresh_triggers(client, table);
     }
+}
+
+/// Counts the active and soft-deleted rows of a managed table for `softdelete.tables`, with the
+/// caller's own privileges and row-level security policies (only the hiding of deleted rows is
+/// lifted). Returns NULLs for a table the caller may not read.
+#[pg_extern(volatile, parallel_unsafe, name = "_row_counts")]
+fn row_counts(relid: pg_sys::Oid) -> TableIterator<'static, (name!(active_rows, Option<i64>), name!(deleted_rows, Option<i64>))> {
+    // SAFETY: a catalog lookup inside a transaction.
+    let readable = unsafe {
+        pg_sys::pg_class_aclcheck(relid, pg_sys::GetUserId(), pg_sys::ACL_SELECT as pg_sys::AclMode)
+            == pg_sys::AclResult::ACLCHECK_OK
+    };
+    let Some(managed) = catalog::lookup(relid).filter(|_| readable) else {
+        return TableIterator::once((None, None));
+    };
+    let at = spi::quote_identifier(&managed.deleted_at.name);
+    let sql = format!(
+        "SELECT pg_catalog.jsonb_build_array(count(*) FILTER (WHERE {at} IS NULL), count(*) FILTER (WHERE {at} IS NOT NULL)) FROM {}",
+        catalog::qualified_name(relid)
+    );
+    let counts = Spi::connect_mut(|client| internal::returning_jsonb(client, relid, &sql, &[]).into_iter().next());
+    let count = |i: usize| counts.as_ref().and_then(|c| c.0.get(i)).and_then(serde_json::Value::as_i64);
+    let (active, deleted) = (count(0), count(1));
+    TableIterator::once((active, deleted))
 }

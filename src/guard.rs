@@ -2,10 +2,10 @@
 //!
 //! The planner hook turns DELETE into a soft delete before it reaches the executor, so
 //! `softdelete_guard` (BEFORE DELETE, FOR EACH ROW) fires only for statements the hook did not
-//! rewrite: purge(), a superuser's deliberate hard delete, PostgreSQL's own cascade from a
-//! removed parent, and DELETEs planned while the library was not loaded. It lets the first three
-//! through and soft-deletes the row in the last case, so no row is lost, although the client
-//! then sees `DELETE 0`.
+//! rewrite: purge() with PostgreSQL's own cascades from the rows it removes, a superuser's
+//! deliberate hard delete, and DELETEs planned while the library was not loaded. It lets the
+//! first two through and soft-deletes the row in the last case, so no row is lost, although
+//! the client then sees `DELETE 0`.
 
 use std::cell::Cell;
 
@@ -28,9 +28,7 @@ fn _guard_trigger<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
     let old = trigger.old();
-    // SAFETY: reads backend-local security state.
-    let referential_action = unsafe { pg_sys::InNoForceRLSOperation() };
-    if internal::hard_delete_in_progress() || settings::allow_hard_delete() || referential_action {
+    if internal::hard_delete_in_progress() || settings::allow_hard_delete() {
         return Ok(old);
     }
     soft_delete_row(trigger)?;
@@ -61,7 +59,7 @@ fn soft_delete_row(trigger: &PgTrigger<'_>) -> Result<(), PgTriggerError> {
         id = spi::quote_identifier(&managed.deletion_id.name),
     );
     Spi::connect_mut(|client| {
-        internal::update(client, &sql, &[settings::actor().into(), deletion_id.into(), ctid.into()]);
+        internal::update(client, relid, &sql, &[settings::actor().into(), deletion_id.into(), ctid.into()]);
     });
     Ok(())
 }

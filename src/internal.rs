@@ -15,29 +15,31 @@ use pgrx::spi::SpiClient;
 use crate::error;
 
 thread_local! {
-    static NEXT_PLAN_INTERNAL: Cell<bool> = const { Cell::new(false) };
-    static PLANNING_INTERNAL: Cell<bool> = const { Cell::new(false) };
+    static NEXT_PLAN_INTERNAL: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
+    static PLANNING_INTERNAL: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
     static HARD_DELETE_DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Takes the mark set by [`update`], [`select`] or [`returning_three_jsonb`], so that only one planner call sees it.
-pub fn take_next_plan_internal() -> bool {
-    NEXT_PLAN_INTERNAL.with(|flag| flag.replace(false))
+/// Takes the mark set by the statement runners below, so that only one planner call sees it.
+/// The mark names the one table whose deleted rows the statement may see.
+pub fn take_next_plan_internal() -> Option<pg_sys::Oid> {
+    NEXT_PLAN_INTERNAL.with(|flag| flag.replace(None))
 }
 
-pub fn planning_internal() -> bool {
+/// Returns the table an internal statement is being planned for, if one is.
+pub fn planning_internal_for() -> Option<pg_sys::Oid> {
     PLANNING_INTERNAL.with(Cell::get)
 }
 
-/// Marks the planner call in progress as internal or not, and restores the outer value on
-/// drop, so that a nested planner call (a function folded at plan time that runs SQL) is never
-/// treated as internal.
+/// Marks the planner call in progress as internal (for one table) or not, and restores the
+/// outer value on drop, so that a nested planner call (a function folded at plan time that runs
+/// SQL) is never treated as internal.
 pub struct PlanningScope {
-    outer: bool,
+    outer: Option<pg_sys::Oid>,
 }
 
 impl PlanningScope {
-    pub fn enter(internal: bool) -> Self {
+    pub fn enter(internal: Option<pg_sys::Oid>) -> Self {
         PlanningScope { outer: PLANNING_INTERNAL.with(|flag| flag.replace(internal)) }
     }
 }
@@ -53,16 +55,61 @@ struct NextPlanGuard;
 
 impl Drop for NextPlanGuard {
     fn drop(&mut self) {
-        NEXT_PLAN_INTERNAL.with(|flag| flag.set(false));
+        NEXT_PLAN_INTERNAL.with(|flag| flag.set(None));
     }
 }
 
-/// Runs one internal data-modifying statement and returns the number of rows it processed.
-pub fn update(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> u64 {
-    let _guard = NextPlanGuard;
-    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
-    let table = error::spi("internal::update", client.update(sql, None, args));
-    table.len() as u64
+/// Runs `sql` via SPI as the extension's own statement on table `relid`: the planner hook
+/// leaves it alone and it sees the deleted rows of `relid` (and only of `relid`), with
+/// `search_path` pinned so that no object of the caller's path is picked up.
+fn run<'conn>(
+    client: &mut SpiClient<'conn>,
+    relid: pg_sys::Oid,
+    sql: &str,
+    args: &[DatumWithOid<'_>],
+    function: &str,
+) -> pgrx::spi::SpiTupleTable<'conn> {
+    with_pinned_search_path(|| {
+        let _guard = NextPlanGuard;
+        NEXT_PLAN_INTERNAL.with(|flag| flag.set(Some(relid)));
+        error::spi(function, client.update(sql, None, args))
+    })
+}
+
+/// Runs one internal data-modifying statement on `relid` and returns the number of rows it
+/// processed.
+pub fn update(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>]) -> u64 {
+    run(client, relid, sql, args, "internal::update").len() as u64
+}
+
+/// Runs `f` with `search_path` set to `pg_catalog, pg_temp`, as a function with
+/// `SET search_path` would; the previous value comes back on return and, on error, through
+/// (sub)transaction abort.
+pub fn with_pinned_search_path<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: pops the GUC nesting level pushed below.
+            unsafe { pg_sys::AtEOXact_GUC(true, self.0) };
+        }
+    }
+    // SAFETY: backend-local GUC state, pushed and popped in strict nesting.
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
+    let _restore = Restore(level);
+    f()
 }
 
 /// True while purge() removes rows, so that the guard trigger lets the physical DELETE through.
@@ -101,45 +148,27 @@ pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     struct Restore {
         user: pg_sys::Oid,
         context: i32,
-        guc_level: i32,
     }
     impl Drop for Restore {
         fn drop(&mut self) {
-            // SAFETY: restores the state saved below, in the same backend and nesting order.
-            unsafe {
-                pg_sys::AtEOXact_GUC(true, self.guc_level);
-                pg_sys::SetUserIdAndSecContext(self.user, self.context);
-            }
+            // SAFETY: restores the state saved below, in the same backend.
+            unsafe { pg_sys::SetUserIdAndSecContext(self.user, self.context) };
         }
     }
     let mut user = pg_sys::InvalidOid;
     let mut context = 0;
     // SAFETY: backend-local state, changed and restored in strict nesting.
-    let guc_level = unsafe {
+    unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
         pg_sys::SetUserIdAndSecContext(role, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-        let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        level
-    };
-    let _restore = Restore { user, context, guc_level };
-    f()
+    }
+    let _restore = Restore { user, context };
+    with_pinned_search_path(f)
 }
 
 /// Runs one internal query that returns (bool, bigint) rows, such as a row-state lookup.
-pub fn select(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<(bool, Option<i64>)> {
-    let _guard = NextPlanGuard;
-    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
-    let table = error::spi("internal::select", client.update(sql, None, args));
+pub fn select(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<(bool, Option<i64>)> {
+    let table = run(client, relid, sql, args, "internal::select");
     table
         .map(|row| {
             let first = error::spi("internal::select", row.get::<bool>(1)).unwrap_or(false);
@@ -152,12 +181,11 @@ pub fn select(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) 
 /// Runs one internal data-modifying statement whose RETURNING list has three jsonb columns.
 pub fn returning_three_jsonb(
     client: &mut SpiClient<'_>,
+    relid: pg_sys::Oid,
     sql: &str,
     args: &[DatumWithOid<'_>],
 ) -> Vec<(pgrx::JsonB, pgrx::JsonB, pgrx::JsonB)> {
-    let _guard = NextPlanGuard;
-    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
-    let table = error::spi("internal::returning_three_jsonb", client.update(sql, None, args));
+    let table = run(client, relid, sql, args, "internal::returning_three_jsonb");
     let empty = || pgrx::JsonB(serde_json::Value::Null);
     table
         .map(|row| {
@@ -193,10 +221,8 @@ pub fn in_rolled_back_subtransaction<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs one internal query that returns one jsonb column.
-pub fn returning_jsonb(client: &mut SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<pgrx::JsonB> {
-    let _guard = NextPlanGuard;
-    NEXT_PLAN_INTERNAL.with(|flag| flag.set(true));
-    let table = error::spi("internal::returning_jsonb", client.update(sql, None, args));
+pub fn returning_jsonb(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<pgrx::JsonB> {
+    let table = run(client, relid, sql, args, "internal::returning_jsonb");
     table.filter_map(|row| error::spi("internal::returning_jsonb", row.get::<pgrx::JsonB>(1))).collect()
 }
 

@@ -47,10 +47,11 @@ fn purge_keyed_row(client: &mut SpiClient<'_>, row: &KeyedRow, include_active: b
         RowState::Deleted { .. } => {}
     }
     let at = row.column(&row.managed.deleted_at.name);
+    let key_row = row.clone_for_filter();
     let source = Source {
-        relid: row_relid(row),
+        relid: row.relid,
         table: row.table.clone(),
-        filter: format!("{} AND {{alias}}.{at} IS NOT NULL", row.key_condition_for("{alias}", 1)),
+        filter: Box::new(move |alias: &str| format!("{} AND {alias}.{at} IS NOT NULL", key_row.key_condition_for(alias, 1))),
     };
     let purged = purge_source(client, &source, &row.key_args());
     if purged == 0 {
@@ -58,14 +59,6 @@ fn purge_keyed_row(client: &mut SpiClient<'_>, row: &KeyedRow, include_active: b
     }
     error::notice(format!("purged {purged} row of table {}", row.table));
     purged
-}
-
-fn row_relid(row: &KeyedRow) -> pg_sys::Oid {
-    let sql = "SELECT $1::pg_catalog.regclass::pg_catalog.oid";
-    match Spi::get_one_with_args::<pg_sys::Oid>(sql, &[row.table.clone().into()]) {
-        Ok(Some(oid)) => oid,
-        _ => error::internal("purge::row_relid", format!("table {} not found", row.table)),
-    }
 }
 
 /// Removes every row that deletion `deletion_id` soft-deleted and that is still deleted, with
@@ -85,14 +78,12 @@ pub fn purge_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 
         let Some(managed) = catalog::lookup(entry.relid) else { continue };
         let table = catalog::qualified_name(entry.relid);
         access::require(access::PURGER_ROLE, entry.relid, &table, "purge");
+        let deletion = spi::quote_identifier(&managed.deletion_id.name);
+        let at = spi::quote_identifier(&managed.deleted_at.name);
         let source = Source {
             relid: entry.relid,
             table,
-            filter: format!(
-                "{{alias}}.{} = $1 AND {{alias}}.{} IS NOT NULL",
-                spi::quote_identifier(&managed.deletion_id.name),
-                spi::quote_identifier(&managed.deleted_at.name)
-            ),
+            filter: Box::new(move |alias: &str| format!("{alias}.{deletion} = $1 AND {alias}.{at} IS NOT NULL")),
         };
         purged += purge_source(client, &source, &[deletion_id.into()]);
     }
@@ -155,16 +146,16 @@ fn dry_run(purge: impl FnOnce(&mut SpiClient<'_>)) -> Vec<(String, JsonB)> {
     })
 }
 
-/// Rows of one table, selected by a condition written against the placeholder `{alias}`.
+/// Rows of one table, selected by a condition built for a given table alias.
 struct Source {
     relid: pg_sys::Oid,
     table: String,
-    filter: String,
+    filter: Box<dyn Fn(&str) -> String>,
 }
 
 impl Source {
     fn filter_for(&self, alias: &str) -> String {
-        self.filter.replace("{alias}", alias)
+        (self.filter)(alias)
     }
 }
 
@@ -174,7 +165,7 @@ fn purge_source(client: &mut SpiClient<'_>, source: &Source, args: &[DatumWithOi
     let _scope = internal::HardDeleteScope::enter();
     purge_overridden_children(client, source, args, 0);
     let sql = format!("DELETE FROM {} p WHERE {}", source.table, source.filter_for("p"));
-    internal::update(client, &sql, args)
+    internal::update(client, source.relid, &sql, args)
 }
 
 /// Removes the soft-deleted rows that reference `source` through a foreign key whose CASCADE
@@ -191,18 +182,21 @@ fn purge_overridden_children(client: &mut SpiClient<'_>, source: &Source, args: 
         }
         let Some(child) = catalog::lookup(fk.child) else { continue };
         let child_alias = format!("c{depth}");
-        let filter = format!(
-            "({fk_columns}) IN (SELECT {parent_columns} FROM {table} {alias} WHERE {parent_filter}) AND {{alias}}.{at} IS NOT NULL",
-            fk_columns = column_list("{alias}", &fk.child_columns),
-            parent_columns = column_list(&alias, &fk.parent_columns),
-            table = source.table,
-            parent_filter = source.filter_for(&alias),
-            at = spi::quote_identifier(&child.deleted_at.name),
+        let parent_rows = format!(
+            "SELECT {} FROM {} {alias} WHERE {}",
+            column_list(&alias, &fk.parent_columns),
+            source.table,
+            source.filter_for(&alias)
         );
+        let at = spi::quote_identifier(&child.deleted_at.name);
+        let child_columns = fk.child_columns.clone();
+        let filter = Box::new(move |outer: &str| {
+            format!("({}) IN ({parent_rows}) AND {outer}.{at} IS NOT NULL", column_list(outer, &child_columns))
+        });
         let child_source = Source { relid: fk.child, table: fk.child_table.clone(), filter };
         purge_overridden_children(client, &child_source, args, depth + 1);
         let sql = format!("DELETE FROM {} {child_alias} WHERE {}", fk.child_table, child_source.filter_for(&child_alias));
-        internal::update(client, &sql, args);
+        internal::update(client, fk.child, &sql, args);
     }
 }
 

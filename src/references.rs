@@ -70,7 +70,7 @@ fn _reference_trigger<'a>(
         for reference in &references {
             let Some(parent) = catalog::lookup(reference.parent) else { continue };
             let values: Vec<String> =
-                reference.child_columns.iter().map(|c| format!("n.{}::text", spi::quote_identifier(c))).collect();
+                reference.child_columns.iter().map(|c| format!("pg_catalog.format('%s', n.{})", spi::quote_identifier(c))).collect();
             let sql = format!(
                 "SELECT pg_catalog.concat_ws(', ', {values}), p.{deletion_id} \
                  FROM {rows} n JOIN {parent_table} p ON ({parent_columns}) = ({child_columns}) \

@@ -52,7 +52,7 @@ fn restore_single_row(client: &mut SpiClient<'_>, relid: pg_sys::Oid, row: &Keye
         by = row.column(&row.managed.deleted_by.name),
         cond = row.key_condition(1),
     );
-    let restored = internal::update(client, &sql, &row.key_args());
+    let restored = internal::update(client, relid, &sql, &row.key_args());
     if restored == 0 {
         raise_not_deleted(row);
     }
@@ -113,7 +113,7 @@ fn restore_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
             by = spi::quote_identifier(&managed.deleted_by.name),
             id = spi::quote_identifier(&managed.deletion_id.name),
         );
-        restored += internal::update(client, &sql, &[deletion_id.into()]);
+        restored += internal::update(client, entry.relid, &sql, &[deletion_id.into()]);
     }
     if restored == 0 {
         UserError::new(
@@ -172,7 +172,8 @@ fn relink(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
         );
         let args: Vec<DatumWithOid> =
             vec![JsonB(detail.0["old"].clone()).into(), JsonB(key.0.clone()).into(), JsonB(detail.0["new"].clone()).into()];
-        if internal::update(client, &update, &args) == 0 {
+        let relid = catalog::relid_of(&table);
+        if internal::update(client, relid, &update, &args) == 0 {
             error::notice(format!("kept the newer value of row {} in table {table}: it changed after the deletion", key.0));
             continue;
         }

@@ -33,7 +33,7 @@ fn set_retention(relid: pg_sys::Oid, keep: Option<pgrx::datum::Interval>) {
     });
     if updated == 0 {
         UserError::new(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("table {table} is not managed by pg_softdelete"))
-            .hint(format!("Run SELECT softdelete.enable('{table}') first."))
+            .hint(format!("Run SELECT softdelete.enable({}) first.", spi::quote_literal(&table)))
             .raise()
     }
     match keep {
@@ -120,6 +120,7 @@ fn purge_expired_preview() -> TableIterator<
         name!(on_hold, bool),
     ),
 > {
+    require_purger("list expired deletions");
     let owner = catalog::extension_owner();
     let rows = internal::as_extension_owner(owner, || {
         Spi::connect(|client| {
@@ -167,7 +168,7 @@ fn require_purger(action: &str) {
     };
     if !allowed {
         UserError::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("permission denied to {action}"))
-            .hint(format!("Ask an administrator to GRANT softdelete_purger TO {}.", crate::settings::current_role_name()))
+            .hint(format!("Ask an administrator to GRANT softdelete_purger TO {}.", spi::quote_identifier(crate::settings::current_role_name())))
             .raise()
     }
 }
@@ -304,7 +305,7 @@ fn apply_purge_log(log: JsonB) -> i64 {
         Spi::connect_mut(|client| {
             let sql = format!("DELETE FROM {} WHERE {}", row.table, row.key_condition(1));
             let _scope = internal::HardDeleteScope::enter();
-            internal::update(client, &sql, &row.key_args())
+            internal::update(client, row.relid, &sql, &row.key_args())
         });
     }
     let removed = count_purges() - purges_before;

@@ -19,6 +19,7 @@ use crate::internal;
 
 /// A managed table and one primary-key value in it.
 pub struct KeyedRow {
+    pub relid: pg_sys::Oid,
     pub table: String,
     pub managed: Managed,
     pub keys: Vec<KeyColumn>,
@@ -43,7 +44,7 @@ impl KeyedRow {
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                 format!("table {table} is not managed by pg_softdelete"),
             )
-            .hint(format!("Run SELECT softdelete.enable('{table}') first, or pass a managed table to softdelete.{function}()."))
+            .hint(format!("Run SELECT softdelete.enable({}) first, or pass a managed table to softdelete.{function}().", spi::quote_literal(&table)))
             .raise()
         };
         let keys = catalog::primary_key(relid);
@@ -51,7 +52,7 @@ impl KeyedRow {
         let key_json = Value::Object(
             keys.iter().zip(&key_json_values(&keys, &key.0)).map(|(k, v)| (k.name.clone(), v.clone())).collect(),
         );
-        KeyedRow { table, managed, keys, values, key_json }
+        KeyedRow { relid, table, managed, keys, values, key_json }
     }
 
     /// `"a" = $n::type AND "b" = $n+1::type`, for the key columns.
@@ -62,6 +63,11 @@ impl KeyedRow {
             .map(|(i, key)| format!("{} = ${}::{}", spi::quote_identifier(&key.name), first_param + i, key.type_sql))
             .collect::<Vec<_>>()
             .join(" AND ")
+    }
+
+    /// The parts of the row that key conditions need, to move into a closure.
+    pub fn clone_for_filter(&self) -> KeyFilter {
+        KeyFilter { keys: self.keys.clone() }
     }
 
     /// Like [`KeyedRow::key_condition`], with each column qualified by `alias`.
@@ -93,7 +99,7 @@ impl KeyedRow {
             table = self.table,
             cond = self.key_condition(1),
         );
-        let rows = internal::select(client, &sql, &self.key_args());
+        let rows = internal::select(client, self.relid, &sql, &self.key_args());
         let Some(row) = rows.into_iter().next() else { return RowState::Missing };
         if row.0 {
             RowState::Deleted { deletion_id: row.1 }
@@ -113,7 +119,7 @@ impl KeyedRow {
         );
         let mut args = self.key_args();
         args.extend(self.keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
-        Spi::connect_mut(|client| internal::returning_jsonb(client, &sql, &args).into_iter().next().map(|key| key.0))
+        Spi::connect_mut(|client| internal::returning_jsonb(client, self.relid, &sql, &args).into_iter().next().map(|key| key.0))
     }
 
     /// Raises the error for a key that matched no row.
@@ -177,4 +183,21 @@ fn key_values(keys: &[KeyColumn], key: &Value, table: &str) -> Vec<String> {
             nested => invalid(format!("{nested} is not a scalar")),
         })
         .collect()
+}
+
+/// The key columns of a [`KeyedRow`], for conditions built later for another table alias.
+pub struct KeyFilter {
+    keys: Vec<KeyColumn>,
+}
+
+impl KeyFilter {
+    /// `alias."a" = $n::type AND ...`, for the key columns.
+    pub fn key_condition_for(&self, alias: &str, first_param: usize) -> String {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| format!("{alias}.{} = ${}::{}", spi::quote_identifier(&key.name), first_param + i, key.type_sql))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
 }

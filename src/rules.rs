@@ -38,7 +38,7 @@ fn set_foreign_key_rule(child: pg_sys::Oid, constraint_name: &str, on_delete: Op
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!("cannot make foreign key \"{constraint_name}\" follow ON DELETE {}: table {child_table} is not managed by pg_softdelete", rule.map(Rule::as_sql).unwrap_or_default()),
         )
-        .hint(format!("Run SELECT softdelete.enable('{child_table}') first."))
+        .hint(format!("Run SELECT softdelete.enable({}) first.", spi::quote_literal(&child_table)))
         .raise()
     }
     let owner = catalog::extension_owner();

@@ -18,13 +18,16 @@ use crate::settings::INCLUDE_DELETED;
 /// Name of the role whose members may turn on `softdelete.include_deleted`.
 pub const VIEWER_ROLE: &std::ffi::CStr = c"softdelete_viewer";
 
-/// Returns true when deleted rows should be visible to the statement being planned.
+/// Returns true when deleted rows of table `relid` should be visible to the statement being
+/// planned. Each table's policy passes its own OID as a constant.
 ///
-/// True while the extension plans one of its own statements (restore, purge), and when
-/// `softdelete.include_deleted` is on for a member of `softdelete_viewer`.
+/// True while the extension plans one of its own statements on exactly that table (restore,
+/// purge, a cascade), and when `softdelete.include_deleted` is on for a member of
+/// `softdelete_viewer`. Other managed tables that the statement reads, for example through a
+/// row-level security policy of the table owner's, stay hidden.
 #[pg_extern(immutable, parallel_safe, name = "_show_deleted")]
-fn show_deleted() -> bool {
-    internal::planning_internal() || (INCLUDE_DELETED.get() && current_role_may_view())
+fn show_deleted(relid: pg_sys::Oid) -> bool {
+    internal::planning_internal_for() == Some(relid) || (INCLUDE_DELETED.get() && current_role_may_view())
 }
 
 /// Returns true when the current role is a superuser or has the privileges of
