@@ -273,7 +273,38 @@ fn write_events(
     ];
     args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
     let owner = catalog::extension_owner();
-    internal::as_extension_owner(owner, || error::spi("audit::write_events", client.update(sql.as_str(), None, &args)).len())
+    let cache_key = format!("{}:{}:{sql}", statement.relid.to_u32(), catalog::generation(statement.relid));
+    internal::as_extension_owner(owner, || execute_prepared(client, &cache_key, &sql, &args))
+}
+
+thread_local! {
+    /// Event-writing statements prepared once per backend, keyed by table, the table's cache
+    /// generation and statement text. A change to the table starts a new generation, because
+    /// the transition table the statement reads is not tracked by PostgreSQL's plan cache; the
+    /// few plans of earlier generations are left unused. They are prepared and executed with the
+    /// same pinned search path, since PostgreSQL re-plans a cached statement under the current
+    /// path when the path changes.
+    static PREPARED: RefCell<std::collections::HashMap<String, pgrx::spi::OwnedPreparedStatement>> =
+        RefCell::new(std::collections::HashMap::new());
+}
+
+/// Executes `sql` through a kept prepared statement, preparing it first when this backend has
+/// not yet. Call it with `search_path` pinned. Returns the number of rows processed.
+fn execute_prepared(client: &mut SpiClient<'_>, cache_key: &str, sql: &str, args: &[DatumWithOid<'_>]) -> usize {
+    let known = PREPARED.with(|prepared| prepared.borrow().contains_key(cache_key));
+    if !known {
+        let types: Vec<PgOid> = args.iter().map(|arg| PgOid::from(arg.oid())).collect();
+        let statement = error::spi("audit::prepare", client.prepare_mut(sql, &types));
+        let kept = statement.keep();
+        PREPARED.with(|prepared| prepared.borrow_mut().insert(cache_key.to_string(), kept));
+    }
+    PREPARED.with(|prepared| {
+        let prepared = prepared.borrow();
+        let Some(statement) = prepared.get(cache_key) else {
+            error::internal("audit::execute_prepared", "prepared statement missing")
+        };
+        error::spi("audit::execute_prepared", client.update(statement, None, args)).len()
+    })
 }
 
 /// Records the referencing rows a SET NULL or SET DEFAULT rule changed, with their old and new

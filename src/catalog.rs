@@ -45,6 +45,9 @@ impl Managed {
 thread_local! {
     static CACHE: RefCell<HashMap<pg_sys::Oid, Option<Managed>>> = RefCell::new(HashMap::new());
     static PRIMARY_KEYS: RefCell<HashMap<pg_sys::Oid, Vec<KeyColumn>>> = RefCell::new(HashMap::new());
+    /// Invalidations seen per relation (key InvalidOid: all relations), for caches that cannot
+    /// drop their entries inside an invalidation callback.
+    static GENERATIONS: RefCell<HashMap<pg_sys::Oid, u64>> = RefCell::new(HashMap::new());
     /// The extension's OID and owner, looked up again when the extension is recreated.
     static OWNER: std::cell::Cell<Option<(pg_sys::Oid, pg_sys::Oid)>> = const { std::cell::Cell::new(None) };
 }
@@ -133,6 +136,19 @@ unsafe extern "C-unwind" fn relation_changed(_arg: pg_sys::Datum, relid: pg_sys:
         }
     });
     crate::foreign_keys::forget(relid);
+    GENERATIONS.with(|generations| {
+        if let Ok(mut generations) = generations.try_borrow_mut() {
+            *generations.entry(relid).or_insert(0) += 1;
+        }
+    });
+}
+
+/// Returns a number that changes whenever PostgreSQL invalidates `relid` (or every relation).
+pub fn generation(relid: pg_sys::Oid) -> u64 {
+    GENERATIONS.with(|generations| {
+        let generations = generations.borrow();
+        generations.get(&relid).copied().unwrap_or(0) + (generations.get(&pg_sys::InvalidOid).copied().unwrap_or(0) << 32)
+    })
 }
 
 pub fn register_callbacks() {
