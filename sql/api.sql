@@ -58,14 +58,23 @@ CREATE PROCEDURE softdelete.purge_expired(batch_size integer DEFAULT 100)
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    seen bigint;
     removed bigint;
     total bigint := 0;
     batches integer := 0;
 BEGIN
+    IF batch_size IS NULL OR batch_size <= 0 THEN
+        RAISE EXCEPTION 'invalid batch size %', coalesce(batch_size::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a positive number of deletions per batch.';
+    END IF;
     PERFORM softdelete._purge_expired_start();
     LOOP
-        removed := softdelete._purge_expired_batch(batch_size);
-        EXIT WHEN removed = 0;
+        SELECT b.deletions_seen, b.rows_purged INTO seen, removed
+        FROM softdelete._purge_expired_batch(batch_size) b;
+        -- A batch that found expired deletions goes on even when it had to skip all of them;
+        -- skipped deletions are not selected again in this run.
+        EXIT WHEN seen = 0;
         total := total + removed;
         batches := batches + 1;
         COMMIT;
@@ -261,11 +270,22 @@ BEGIN
         -- A table that gained a foreign key to a managed table gets the reference checks.
         PERFORM softdelete._refresh_reference_checks(command.objid);
 
-        -- A new or attached partition of a managed table.
+        -- A new or attached partition of a managed table. ATTACH PARTITION reports the
+        -- partitioned table, so every partition of a managed table is checked; the call does
+        -- nothing for a partition that is managed already.
         IF EXISTS (SELECT FROM pg_partition_ancestors(command.objid) a
                    JOIN softdelete.managed_tables m ON m.relid = a.relid
                    WHERE a.relid <> command.objid) THEN
             PERFORM softdelete._manage_partition(command.objid);
+            IF NOT EXISTS (SELECT FROM pg_class c
+                           WHERE c.oid = command.objid AND c.relrowsecurity AND c.relforcerowsecurity) THEN
+                EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', command.objid::regclass);
+                RAISE WARNING 'row-level security stays enabled and forced on partition %, whose partitioned table is managed by pg_softdelete', command.objid::regclass;
+            END IF;
+        END IF;
+        IF EXISTS (SELECT FROM softdelete.managed_tables m WHERE m.relid = command.objid::regclass) THEN
+            PERFORM softdelete._manage_partition(p.relid)
+            FROM pg_partition_tree(command.objid) p WHERE p.relid <> command.objid;
         END IF;
 
         SELECT * INTO managed FROM softdelete.managed_tables m WHERE m.relid = command.objid::regclass;
@@ -276,14 +296,6 @@ BEGIN
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_trigger t
                                   WHERE t.tgrelid = command.objid AND t.tgname = 'softdelete_guard');
 
-        -- A renamed table, or one moved to another schema, keeps its audit trail and holds.
-        SELECT format('%I.%I', n.nspname, c.relname) INTO broken
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = command.objid;
-        IF broken <> managed.table_name THEN
-            UPDATE softdelete.events SET table_name = broken WHERE table_name = managed.table_name;
-            UPDATE softdelete.legal_holds SET table_name = broken WHERE table_name = managed.table_name;
-            UPDATE softdelete.managed_tables SET table_name = broken WHERE relid = managed.relid;
-        END IF;
 
         SELECT string_agg(format('%I', x.name), ', ') INTO broken
         FROM (VALUES (managed.deleted_at_column, 'timestamptz'::regtype),
@@ -329,6 +341,20 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
+
+    -- Keep the audit trail's names current after a rename of the table or of its schema.
+    FOR managed IN
+        SELECT m.* FROM softdelete.managed_tables m
+        JOIN pg_class c ON c.oid = m.relid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE format('%I.%I', n.nspname, c.relname) <> m.table_name
+    LOOP
+        SELECT format('%I.%I', n.nspname, c.relname) INTO broken
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = managed.relid;
+        UPDATE softdelete.events SET table_name = broken WHERE table_name = managed.table_name;
+        UPDATE softdelete.legal_holds SET table_name = broken WHERE table_name = managed.table_name;
+        UPDATE softdelete.managed_tables SET table_name = broken WHERE relid = managed.relid;
+    END LOOP;
 END
 $$;
 
@@ -355,7 +381,8 @@ END
 $$;
 
 CREATE EVENT TRIGGER softdelete_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE', 'CREATE INDEX')
+    WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE', 'CREATE INDEX',
+                 'ALTER SCHEMA')
     EXECUTE FUNCTION softdelete._on_ddl_end();
 CREATE EVENT TRIGGER softdelete_sql_drop ON sql_drop
     EXECUTE FUNCTION softdelete._on_sql_drop();

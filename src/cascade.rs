@@ -54,6 +54,9 @@ impl ParentRows<'_> {
 pub fn apply(client: &mut SpiClient<'_>, parent: &ParentRows<'_>) {
     let _in_progress = references::DeletionInProgress::enter(parent.deletion_id);
     let keys = foreign_keys::referencing(parent.relid);
+    if !keys.is_empty() {
+        lock_deleted_rows(client, parent);
+    }
     for fk in keys.iter().filter(|fk| fk.rule == Rule::Cascade) {
         cascade(client, parent, fk);
     }
@@ -322,4 +325,23 @@ unsafe extern "C-unwind" fn transaction_event(event: pg_sys::XactEvent::Type, _a
 pub fn register_callbacks() {
     // SAFETY: called once from _PG_init; the callback lives as long as the backend.
     unsafe { pg_sys::RegisterXactCallback(Some(transaction_event), std::ptr::null_mut()) };
+}
+
+/// Locks the rows this deletion marked FOR UPDATE, as a hard delete would. The soft delete's
+/// own row lock does not conflict with the FOR KEY SHARE lock that PostgreSQL's foreign-key
+/// check takes on a parent when a referencing row is inserted, so without this a row inserted
+/// concurrently under a parent being deleted would escape the rules below. The lock waits for
+/// such a transaction, and the checks that follow then see its rows.
+fn lock_deleted_rows(client: &mut SpiClient<'_>, parent: &ParentRows<'_>) {
+    let keys: Vec<String> = catalog::primary_key(parent.relid).into_iter().map(|key| key.name).collect();
+    let sql = format!(
+        "SELECT 1 FROM {table} p WHERE ({p_keys}) IN ({deleted}) FOR UPDATE OF p",
+        table = parent.table,
+        p_keys = column_list("p", &keys),
+        deleted = parent.referenced_keys(&keys, 1),
+    );
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        error::spi("cascade::lock_deleted_rows", client.update(sql.as_str(), None, &[parent.deletion_id.into()]));
+    });
 }

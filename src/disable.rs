@@ -33,6 +33,9 @@ fn disable(relid: pg_sys::Oid, drop_columns: bool) {
                 .raise()
         };
         access::require_owner(relid, &table);
+        // Lock first, so that no soft delete can commit between the count and the changes.
+        let lock = format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE");
+        error::spi("disable::lock", client.update(lock.as_str(), None, &[]));
         refuse_if_deleted_rows(client, relid, &table);
         refuse_if_parent_changes_rows(relid, &table);
 

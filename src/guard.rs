@@ -100,3 +100,18 @@ fn _truncate_trigger<'a>(
     audit::record_truncate(&table);
     Ok(None)
 }
+
+/// Raises `55000` for a row that a referential action (ON DELETE CASCADE from a table that is
+/// not managed, or a trigger it fired) tries to delete; the planner hook puts the call in place
+/// of `deleted_at`, so it runs only when such a DELETE reaches a row.
+#[pg_extern(volatile, parallel_unsafe, name = "_reject_referential_delete")]
+fn reject_referential_delete(relid: pg_sys::Oid) -> Option<pgrx::datum::TimestampWithTimeZone> {
+    let table = catalog::qualified_name(relid);
+    UserError::new(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        format!("cannot delete rows of table {table} through a referential action: it is managed by pg_softdelete"),
+    )
+    .detail("An ON DELETE CASCADE from a table that is not managed would remove its rows for real.")
+    .hint("Enable the referenced table with softdelete.enable(), or delete through the managed tables.")
+    .raise()
+}

@@ -6,7 +6,7 @@
 //! statement a user trigger runs while the internal one executes is planned as a user
 //! statement again.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -15,38 +15,44 @@ use pgrx::spi::SpiClient;
 use crate::error;
 
 thread_local! {
-    static NEXT_PLAN_INTERNAL: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
-    static PLANNING_INTERNAL: Cell<Option<pg_sys::Oid>> = const { Cell::new(None) };
+    static NEXT_PLAN_INTERNAL: RefCell<Option<Vec<pg_sys::Oid>>> = const { RefCell::new(None) };
+    static PLANNING_INTERNAL: RefCell<Option<Vec<pg_sys::Oid>>> = const { RefCell::new(None) };
     static HARD_DELETE_DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Takes the mark set by the statement runners below, so that only one planner call sees it.
-/// The mark names the one table whose deleted rows the statement may see.
-pub fn take_next_plan_internal() -> Option<pg_sys::Oid> {
+/// The mark names the tables whose deleted rows the statement may see.
+pub fn take_next_plan_internal() -> Option<Vec<pg_sys::Oid>> {
     NEXT_PLAN_INTERNAL.with(|flag| flag.replace(None))
 }
 
-/// Returns the table an internal statement is being planned for, if one is.
-pub fn planning_internal_for() -> Option<pg_sys::Oid> {
-    PLANNING_INTERNAL.with(Cell::get)
+/// Returns true while an internal statement that may see the deleted rows of `relid` is
+/// being planned.
+pub fn planning_internal_for(relid: pg_sys::Oid) -> bool {
+    PLANNING_INTERNAL.with(|tables| tables.borrow().as_ref().is_some_and(|tables| tables.contains(&relid)))
 }
 
 /// Marks the planner call in progress as internal (for one table) or not, and restores the
 /// outer value on drop, so that a nested planner call (a function folded at plan time that runs
 /// SQL) is never treated as internal.
 pub struct PlanningScope {
-    outer: Option<pg_sys::Oid>,
+    outer: Option<Vec<pg_sys::Oid>>,
 }
 
 impl PlanningScope {
-    pub fn enter(internal: Option<pg_sys::Oid>) -> Self {
+    pub fn enter(internal: Option<Vec<pg_sys::Oid>>) -> Self {
         PlanningScope { outer: PLANNING_INTERNAL.with(|flag| flag.replace(internal)) }
     }
 }
 
 impl Drop for PlanningScope {
     fn drop(&mut self) {
-        PLANNING_INTERNAL.with(|flag| flag.set(self.outer));
+        let outer = self.outer.take();
+        PLANNING_INTERNAL.with(|flag| {
+            if let Ok(mut flag) = flag.try_borrow_mut() {
+                *flag = outer;
+            }
+        });
     }
 }
 
@@ -55,7 +61,11 @@ struct NextPlanGuard;
 
 impl Drop for NextPlanGuard {
     fn drop(&mut self) {
-        NEXT_PLAN_INTERNAL.with(|flag| flag.set(None));
+        NEXT_PLAN_INTERNAL.with(|flag| {
+            if let Ok(mut flag) = flag.try_borrow_mut() {
+                *flag = None;
+            }
+        });
     }
 }
 
@@ -64,14 +74,14 @@ impl Drop for NextPlanGuard {
 /// `search_path` pinned so that no object of the caller's path is picked up.
 fn run<'conn>(
     client: &mut SpiClient<'conn>,
-    relid: pg_sys::Oid,
+    tables: &[pg_sys::Oid],
     sql: &str,
     args: &[DatumWithOid<'_>],
     function: &str,
 ) -> pgrx::spi::SpiTupleTable<'conn> {
     with_pinned_search_path(|| {
         let _guard = NextPlanGuard;
-        NEXT_PLAN_INTERNAL.with(|flag| flag.set(Some(relid)));
+        NEXT_PLAN_INTERNAL.with(|flag| *flag.borrow_mut() = Some(tables.to_vec()));
         error::spi(function, client.update(sql, None, args))
     })
 }
@@ -79,7 +89,13 @@ fn run<'conn>(
 /// Runs one internal data-modifying statement on `relid` and returns the number of rows it
 /// processed.
 pub fn update(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>]) -> u64 {
-    run(client, relid, sql, args, "internal::update").len() as u64
+    run(client, &[relid], sql, args, "internal::update").len() as u64
+}
+
+/// Like [`update`], for a statement that reads deleted rows of several tables (a purge of rows
+/// selected through their soft-deleted parents).
+pub fn update_tables(client: &mut SpiClient<'_>, tables: &[pg_sys::Oid], sql: &str, args: &[DatumWithOid<'_>]) -> u64 {
+    run(client, tables, sql, args, "internal::update_tables").len() as u64
 }
 
 /// Runs `f` with `search_path` set to `pg_catalog, pg_temp`, as a function with
@@ -168,7 +184,7 @@ pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 
 /// Runs one internal query that returns (bool, bigint) rows, such as a row-state lookup.
 pub fn select(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<(bool, Option<i64>)> {
-    let table = run(client, relid, sql, args, "internal::select");
+    let table = run(client, &[relid], sql, args, "internal::select");
     table
         .map(|row| {
             let first = error::spi("internal::select", row.get::<bool>(1)).unwrap_or(false);
@@ -185,7 +201,7 @@ pub fn returning_three_jsonb(
     sql: &str,
     args: &[DatumWithOid<'_>],
 ) -> Vec<(pgrx::JsonB, pgrx::JsonB, pgrx::JsonB)> {
-    let table = run(client, relid, sql, args, "internal::returning_three_jsonb");
+    let table = run(client, &[relid], sql, args, "internal::returning_three_jsonb");
     let empty = || pgrx::JsonB(serde_json::Value::Null);
     table
         .map(|row| {
@@ -222,7 +238,7 @@ pub fn in_rolled_back_subtransaction<R>(f: impl FnOnce() -> R) -> R {
 
 /// Runs one internal query that returns one jsonb column.
 pub fn returning_jsonb(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>]) -> Vec<pgrx::JsonB> {
-    let table = run(client, relid, sql, args, "internal::returning_jsonb");
+    let table = run(client, &[relid], sql, args, "internal::returning_jsonb");
     table.filter_map(|row| error::spi("internal::returning_jsonb", row.get::<pgrx::JsonB>(1))).collect()
 }
 

@@ -52,6 +52,7 @@ fn purge_keyed_row(client: &mut SpiClient<'_>, row: &KeyedRow, include_active: b
         relid: row.relid,
         table: row.table.clone(),
         filter: Box::new(move |alias: &str| format!("{} AND {alias}.{at} IS NOT NULL", key_row.key_condition_for(alias, 1))),
+        tables: vec![row.relid],
     };
     let purged = purge_source(client, &source, &row.key_args());
     if purged == 0 {
@@ -66,10 +67,11 @@ fn purge_keyed_row(client: &mut SpiClient<'_>, row: &KeyedRow, include_active: b
 /// the deletion were removed. Called by `softdelete.purge_deletion(bigint)`.
 #[pg_extern(volatile, parallel_unsafe)]
 fn purge_deletion(deletion_id: i64) -> i64 {
-    Spi::connect_mut(|client| purge_deletion_rows(client, deletion_id) as i64)
+    Spi::connect_mut(|client| purge_deletion_rows(client, deletion_id, true) as i64)
 }
 
-pub fn purge_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
+/// Purges what is left of a deletion; with `strict`, raises `55000` when nothing is left.
+pub fn purge_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64, strict: bool) -> u64 {
     let tables = restore::deletion_tables(client, deletion_id);
     let mut purged = 0;
     // Referencing tables come after the tables they reference in the audit trail, so going
@@ -84,8 +86,12 @@ pub fn purge_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 
             relid: entry.relid,
             table,
             filter: Box::new(move |alias: &str| format!("{alias}.{deletion} = $1 AND {alias}.{at} IS NOT NULL")),
+            tables: vec![entry.relid],
         };
         purged += purge_source(client, &source, &[deletion_id.into()]);
+    }
+    if purged == 0 && !strict {
+        return 0;
     }
     if purged == 0 {
         UserError::new(
@@ -119,7 +125,7 @@ fn purge_preview(
 #[pg_extern(volatile, parallel_unsafe)]
 fn purge_deletion_preview(deletion_id: i64) -> TableIterator<'static, (name!(table_name, String), name!(key, JsonB))> {
     TableIterator::new(dry_run(|client| {
-        purge_deletion_rows(client, deletion_id);
+        purge_deletion_rows(client, deletion_id, true);
     }))
 }
 
@@ -151,6 +157,8 @@ struct Source {
     relid: pg_sys::Oid,
     table: String,
     filter: Box<dyn Fn(&str) -> String>,
+    /// This table and the tables whose soft-deleted rows the filter reads.
+    tables: Vec<pg_sys::Oid>,
 }
 
 impl Source {
@@ -165,7 +173,7 @@ fn purge_source(client: &mut SpiClient<'_>, source: &Source, args: &[DatumWithOi
     let _scope = internal::HardDeleteScope::enter();
     purge_overridden_children(client, source, args, 0);
     let sql = format!("DELETE FROM {} p WHERE {}", source.table, source.filter_for("p"));
-    internal::update(client, source.relid, &sql, args)
+    internal::update_tables(client, &source.tables, &sql, args)
 }
 
 /// Removes the soft-deleted rows that reference `source` through a foreign key whose CASCADE
@@ -193,10 +201,12 @@ fn purge_overridden_children(client: &mut SpiClient<'_>, source: &Source, args: 
         let filter = Box::new(move |outer: &str| {
             format!("({}) IN ({parent_rows}) AND {outer}.{at} IS NOT NULL", column_list(outer, &child_columns))
         });
-        let child_source = Source { relid: fk.child, table: fk.child_table.clone(), filter };
+        let mut tables = source.tables.clone();
+        tables.push(fk.child);
+        let child_source = Source { relid: fk.child, table: fk.child_table.clone(), filter, tables };
         purge_overridden_children(client, &child_source, args, depth + 1);
         let sql = format!("DELETE FROM {} {child_alias} WHERE {}", fk.child_table, child_source.filter_for(&child_alias));
-        internal::update(client, fk.child, &sql, args);
+        internal::update_tables(client, &child_source.tables, &sql, args);
     }
 }
 

@@ -83,6 +83,19 @@ fn _reference_trigger<'a>(
                 child_columns = column_list("n", &reference.child_columns),
                 deleted_at = spi::quote_identifier(&parent.deleted_at.name),
             );
+            // Lock the referenced rows FOR SHARE first: that waits for a transaction that is
+            // soft-deleting one of them (its row lock does not conflict with the FOR KEY SHARE
+            // of PostgreSQL's own check), and the check below then sees its outcome.
+            let lock = format!(
+                "SELECT 1 FROM {parent_table} p WHERE ({parent_columns}) IN (SELECT {child_columns} FROM {rows} n) FOR SHARE OF p",
+                parent_table = reference.parent_table,
+                parent_columns = column_list("p", &reference.parent_columns),
+                child_columns = column_list("n", &reference.child_columns),
+                rows = spi::quote_identifier(ROWS),
+            );
+            internal::as_extension_owner(owner, || {
+                error::spi("references::lock", client.update(lock.as_str(), None, &[]));
+            });
             let in_progress: Vec<i64> = IN_PROGRESS.with(|ids| ids.borrow().clone());
             let found = internal::as_extension_owner(owner, || {
                 let rows = error::spi("references", client.select(sql.as_str(), None, &[in_progress.into()]));

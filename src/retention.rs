@@ -59,7 +59,10 @@ fn purge_expired_start() {
 /// and not under a legal hold), oldest first, and returns the number of rows removed. Called
 /// in a loop, one transaction per batch, by the procedure `softdelete.purge_expired()`.
 #[pg_extern(volatile, parallel_unsafe, name = "_purge_expired_batch")]
-fn purge_expired_batch(max_deletions: i32) -> i64 {
+fn purge_expired_batch(
+    max_deletions: Option<i32>,
+) -> TableIterator<'static, (name!(deletions_seen, i64), name!(rows_purged, i64))> {
+    let max_deletions = max_deletions.unwrap_or(0);
     if max_deletions <= 0 {
         UserError::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("invalid batch size {max_deletions}"))
             .hint("Pass a positive number of deletions per batch.")
@@ -77,10 +80,12 @@ fn purge_expired_batch(max_deletions: i32) -> i64 {
         })
     });
     // A deletion that cannot be purged (a row still referenced under NO ACTION, say) is reported
-    // and skipped, so that it does not hold up every other expired deletion.
+    // and skipped, so that it does not hold up every other expired deletion. A deletion that a
+    // concurrent restore or purge emptied meanwhile is skipped silently.
     let mut purged = 0;
+    let seen = ids.len() as i64;
     for id in ids {
-        match internal::try_in_subtransaction(|| Spi::connect_mut(|client| purge::purge_deletion_rows(client, id))) {
+        match internal::try_in_subtransaction(|| Spi::connect_mut(|client| purge::purge_deletion_rows(client, id, false))) {
             Ok(rows) => purged += rows,
             Err(error) => {
                 let (code, message) = match &error {
@@ -104,7 +109,7 @@ fn purge_expired_batch(max_deletions: i32) -> i64 {
             }
         }
     }
-    purged as i64
+    TableIterator::once((seen, purged as i64))
 }
 
 /// Lists the deletions `softdelete.purge_expired()` would purge now, and the held ones it

@@ -27,7 +27,7 @@ pub const VIEWER_ROLE: &std::ffi::CStr = c"softdelete_viewer";
 /// row-level security policy of the table owner's, stay hidden.
 #[pg_extern(immutable, parallel_safe, name = "_show_deleted")]
 fn show_deleted(relid: pg_sys::Oid) -> bool {
-    internal::planning_internal_for() == Some(relid) || (INCLUDE_DELETED.get() && current_role_may_view())
+    internal::planning_internal_for(relid) || (INCLUDE_DELETED.get() && current_role_may_view())
 }
 
 /// Returns true when the current role is a superuser or has the privileges of

@@ -14,13 +14,25 @@ use crate::catalog::Managed;
 /// The added `deleted_at IS NULL` keeps a second DELETE of a deleted row from overwriting the
 /// first deletion, also for roles that see deleted rows. Because the rewriter has already run,
 /// no UPDATE policy's WITH CHECK is applied to the marked rows.
-pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed) {
+///
+/// A DELETE run inside PostgreSQL's referential action (`referential_action`) outside a purge
+/// cascades the removal of a row of a table that is not managed, or comes from a trigger such an
+/// action fired. A soft delete would leave rows referencing a removed row, and a real delete is
+/// what the extension prevents, so its `deleted_at` becomes a call that raises `55000` for the
+/// first row it reaches; a statement that matches no row still succeeds.
+pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, referential_action: bool) {
     let relation_index = (*query).resultRelation;
     let rte = super::result_rte(query);
     let relid = (*rte).relid;
 
     // Marker values: one deletion id and one actor per execution of the statement.
-    let now = nodes::call(pg_sys::Oid::from(pg_sys::F_NOW), pg_sys::TIMESTAMPTZOID, std::ptr::null_mut());
+    let now = if referential_action {
+        let reject = nodes::extension_function(c"_reject_referential_delete", &[pg_sys::OIDOID]);
+        let relid_arg = pg_sys::lappend(std::ptr::null_mut(), nodes::oid_const(relid) as *mut std::ffi::c_void);
+        nodes::call(reject, pg_sys::TIMESTAMPTZOID, relid_arg)
+    } else {
+        nodes::call(pg_sys::Oid::from(pg_sys::F_NOW), pg_sys::TIMESTAMPTZOID, std::ptr::null_mut())
+    };
     let actor_fn = nodes::extension_function(c"_actor", &[]);
     let actor = nodes::scalar_subquery(nodes::call(actor_fn, pg_sys::TEXTOID, std::ptr::null_mut()));
     let begin_fn = nodes::extension_function(c"_begin_deletion", &[pg_sys::OIDOID]);

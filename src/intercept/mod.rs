@@ -44,8 +44,9 @@ unsafe extern "C-unwind" fn plan_statement(
     bound_params: pg_sys::ParamListInfo,
 ) -> *mut pg_sys::PlannedStmt {
     let internal = internal::take_next_plan_internal();
+    let is_internal = internal.is_some();
     let _scope = internal::PlanningScope::enter(internal);
-    let top_level_delete = internal.is_none() && rewrite_statements(parse);
+    let top_level_delete = !is_internal && rewrite_statements(parse);
     let planned = match PREVIOUS_PLANNER {
         Some(previous) => previous(parse, query_string, cursor_options, bound_params),
         None => pg_sys::standard_planner(parse, query_string, cursor_options, bound_params),
@@ -80,8 +81,9 @@ unsafe fn rewrite_statement(query: *mut pg_sys::Query) -> bool {
             if hard_delete_allowed() {
                 return false;
             }
-            reject_cascade_from_unmanaged(query);
-            delete::plan_as_soft_delete(query, &managed);
+            // SAFETY: reads backend-local security state.
+            let referential_action = pg_sys::InNoForceRLSOperation();
+            delete::plan_as_soft_delete(query, &managed, referential_action);
             true
         }
         pg_sys::CmdType::CMD_UPDATE => {
@@ -110,24 +112,6 @@ unsafe fn rewrite_statement(query: *mut pg_sys::Query) -> bool {
 fn hard_delete_allowed() -> bool {
     // SAFETY: reads backend-local security state.
     settings::allow_hard_delete() || (internal::hard_delete_in_progress() && unsafe { pg_sys::InNoForceRLSOperation() })
-}
-
-/// Rejects a DELETE run in PostgreSQL's "no force RLS" context outside a purge: that is a
-/// referential action cascading the removal of a row of a table that is not managed (or a
-/// trigger it fired). A soft delete would leave rows referencing a removed row, and a real
-/// delete is what the extension prevents, so the statement fails and nothing changes.
-unsafe fn reject_cascade_from_unmanaged(query: *mut pg_sys::Query) {
-    if !pg_sys::InNoForceRLSOperation() {
-        return;
-    }
-    let table = catalog::qualified_name((*result_rte(query)).relid);
-    crate::error::UserError::new(
-        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-        format!("cannot delete rows of table {table} through a referential action: it is managed by pg_softdelete"),
-    )
-    .detail("An ON DELETE CASCADE from a table that is not managed would remove its rows for real.")
-    .hint("Enable the referenced table with softdelete.enable(), or delete through the managed tables.")
-    .raise()
 }
 
 unsafe fn managed_result_relation(query: *mut pg_sys::Query) -> Option<Managed> {
