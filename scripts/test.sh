@@ -4,7 +4,9 @@
 #   2. the pg_regress suite in tests/pg_regress, on a fresh cluster under .run/test;
 #   3. the Chinook demo, as a smoke test, on the same cluster;
 #   4. the client-library suites (psycopg with SQLAlchemy, Django, node-postgres);
-#   5. the pg_cron retention test (about a minute, since pg_cron schedules by the minute).
+#   5. the pg_cron retention test (about a minute, since pg_cron schedules by the minute);
+#   6. isolation specs (pg_isolation_regress), pg_dump/pg_restore round trips, logical
+#      replication to a second cluster, crash recovery and a 30-second soak.
 # Ends with one line "N passed, N failed" over all three.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
@@ -69,6 +71,33 @@ cat "$cron_log" | grep -E "^(ok|not ok) "
 passed=$((passed + $(grep -c "^ok " "$cron_log")))
 failed=$((failed + $(grep -c "^not ok " "$cron_log")))
 grep -qE "^(ok|not ok) " "$cron_log" || { failed=$((failed + 1)); tail -n 20 "$cron_log"; }
+
+echo "== isolation specs"
+isolation_log="$REPO_DIR/.run/isolation.log"
+bash tests/isolation/run.sh >"$isolation_log" 2>&1
+isolation_status=$?
+grep -E "^test |tests? (passed|failed)" "$isolation_log"
+isolation_total=$(grep -cE "^test " "$isolation_log")
+isolation_failed=$(grep -cE "^test .*FAILED" "$isolation_log")
+passed=$((passed + isolation_total - isolation_failed))
+failed=$((failed + isolation_failed))
+[ $isolation_status -eq 0 ] || [ "$isolation_failed" -gt 0 ] || { failed=$((failed + 1)); tail -n 20 "$isolation_log"; }
+
+# Scripts that print "ok ..." / "not ok ..." lines and a closing "N passed, N failed".
+for suite in backup replication crash soak; do
+    echo "== $suite"
+    log="$REPO_DIR/.run/$suite.log"
+    SOAK_SECONDS=${SOAK_SECONDS:-30} bash "tests/$suite/test.sh" >"$log" 2>&1
+    suite_status=$?
+    grep -E "^not ok " "$log" || true
+    summary=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log" | tail -n 1)
+    echo "${summary:-no summary}"
+    if [ -n "$summary" ]; then
+        passed=$((passed + $(echo "$summary" | awk '{print $1}')))
+        failed=$((failed + $(echo "$summary" | awk '{print $3}')))
+    fi
+    [ $suite_status -eq 0 ] || [ -n "$summary" ] || { failed=$((failed + 1)); tail -n 20 "$log"; }
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
