@@ -69,9 +69,9 @@ impl Drop for NextPlanGuard {
     }
 }
 
-/// Runs `sql` via SPI as the extension's own statement on table `relid`: the planner hook
-/// leaves it alone and it sees the deleted rows of `relid` (and only of `relid`), with
-/// `search_path` pinned so that no object of the caller's path is picked up.
+/// Runs `sql` via SPI as the extension's own statement. The planner hook leaves it alone, it
+/// reads the deleted rows of `tables` (and of no other table), and `search_path` is pinned, so
+/// that no object of the caller's path is picked up.
 fn run<'conn>(
     client: &mut SpiClient<'conn>,
     tables: &[pg_sys::Oid],
