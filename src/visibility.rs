@@ -3,9 +3,8 @@
 //! `enable()` gives each managed table a RESTRICTIVE row-level security policy
 //! `USING (deleted_at IS NULL OR softdelete._show_deleted('schema.table'::regclass))`.
 //! `_show_deleted()` is declared IMMUTABLE on purpose. The planner folds it to a constant while
-//! it plans, so the policy becomes
-//! the plain predicate `deleted_at IS NULL` (and can use partial indexes declared with it) or
-//! disappears entirely. Because that constant is baked into cached plans, every change of
+//! it plans, so the policy becomes the plain predicate `deleted_at IS NULL` (and can use partial
+//! indexes declared with it) or disappears entirely. Because that constant is baked into cached plans, every change of
 //! `softdelete.include_deleted` and every change of role membership resets the session's plan
 //! cache, and PostgreSQL already re-plans RLS-dependent plans when the current role changes.
 
