@@ -149,7 +149,7 @@ fn is_row_value(fields: &serde_json::Map<String, Value>, count: usize) -> bool {
 }
 
 /// Converts the key to one text value per key column, or raises `22023`.
-fn key_values(keys: &[KeyColumn], key: &Value, table: &str) -> Vec<String> {
+pub(crate) fn key_values(keys: &[KeyColumn], key: &Value, table: &str) -> Vec<String> {
     let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
     let invalid = |why: String| -> ! {
         UserError::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("invalid key {key} for table {table}: {why}"))

@@ -13,14 +13,14 @@ use serde_json::{json, Value};
 
 use crate::error;
 
-struct UniqueIndex {
-    index_name: String,
-    constraint_name: Option<String>,
-    deferrable: bool,
-    constraint_definition: Option<String>,
-    index_definition: String,
-    partial: bool,
-    referenced_by: Option<String>,
+pub(crate) struct UniqueIndex {
+    pub(crate) index_name: String,
+    pub(crate) constraint_name: Option<String>,
+    pub(crate) deferrable: bool,
+    pub(crate) constraint_definition: Option<String>,
+    pub(crate) index_definition: String,
+    pub(crate) partial: bool,
+    pub(crate) referenced_by: Option<String>,
 }
 
 fn unique_indexes(client: &mut SpiClient<'_>, relid: pg_sys::Oid) -> Vec<UniqueIndex> {
@@ -89,7 +89,7 @@ pub fn convert(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str, sche
 /// The index definition with `deleted_at IS NULL` added to its predicate. `pg_get_indexdef`
 /// prints the predicate last, after ` WHERE `, and prints `ON ONLY` for the index of a
 /// partitioned table, which would leave the partitions without the new index.
-fn active_rows_definition(index: &UniqueIndex, deleted_at: &str) -> String {
+pub(crate) fn active_rows_definition(index: &UniqueIndex, deleted_at: &str) -> String {
     let condition = format!("({} IS NULL)", spi::quote_identifier(deleted_at));
     let definition = index.index_definition.replacen(" ON ONLY ", " ON ", 1);
     match definition.rfind(" WHERE ").filter(|_| index.partial) {
