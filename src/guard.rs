@@ -29,6 +29,8 @@ fn _guard_trigger<'a>(
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
     let old = trigger.old();
     if internal::hard_delete_in_progress() || settings::allow_hard_delete() {
+        // purge() itself, and the declared cascades of the rows it removes: a DELETE of any
+        // other table planned during a purge was rewritten by the planner hook.
         return Ok(old);
     }
     soft_delete_row(trigger)?;

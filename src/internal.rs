@@ -128,9 +128,44 @@ pub fn with_pinned_search_path<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+thread_local! {
+    /// The tables PostgreSQL's declared ON DELETE CASCADE may reach from the rows purge() is
+    /// removing; only DELETEs on these, planned inside a referential action, stay physical.
+    static CASCADE_TARGETS: RefCell<Vec<pg_sys::Oid>> = const { RefCell::new(Vec::new()) };
+}
+
 /// True while purge() removes rows, so that the guard trigger lets the physical DELETE through.
 pub fn hard_delete_in_progress() -> bool {
     HARD_DELETE_DEPTH.with(Cell::get) > 0
+}
+
+/// True when purge() is removing rows and `relid` is a table its declared cascades reach.
+pub fn purge_may_cascade_into(relid: pg_sys::Oid) -> bool {
+    hard_delete_in_progress() && CASCADE_TARGETS.with(|targets| targets.borrow().contains(&relid))
+}
+
+/// Adds the tables that PostgreSQL's declared ON DELETE CASCADE reaches from `relid`, at any
+/// depth, to the tables the running purge may remove rows from.
+pub fn allow_cascades_from(relid: pg_sys::Oid) {
+    let mut pending = vec![relid];
+    while let Some(table) = pending.pop() {
+        for fk in crate::foreign_keys::referencing(table) {
+            if fk.declared != crate::foreign_keys::Rule::Cascade {
+                continue;
+            }
+            let new = CASCADE_TARGETS.with(|targets| {
+                let mut targets = targets.borrow_mut();
+                let new = !targets.contains(&fk.child);
+                if new {
+                    targets.push(fk.child);
+                }
+                new
+            });
+            if new {
+                pending.push(fk.child);
+            }
+        }
+    }
 }
 
 /// Lets physical deletes through the guard trigger until dropped.
@@ -146,6 +181,13 @@ impl HardDeleteScope {
 impl Drop for HardDeleteScope {
     fn drop(&mut self) {
         HARD_DELETE_DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+        if !hard_delete_in_progress() {
+            CASCADE_TARGETS.with(|targets| {
+                if let Ok(mut targets) = targets.try_borrow_mut() {
+                    targets.clear();
+                }
+            });
+        }
     }
 }
 

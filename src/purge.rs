@@ -171,6 +171,7 @@ impl Source {
 /// CASCADE rules) for real; returns the number of rows of `source` removed.
 fn purge_source(client: &mut SpiClient<'_>, source: &Source, args: &[DatumWithOid<'_>]) -> u64 {
     let _scope = internal::HardDeleteScope::enter();
+    internal::allow_cascades_from(source.relid);
     purge_overridden_children(client, source, args, 0);
     let sql = format!("DELETE FROM {} p WHERE {}", source.table, source.filter_for("p"));
     internal::update_tables(client, &source.tables, &sql, args)
@@ -204,6 +205,7 @@ fn purge_overridden_children(client: &mut SpiClient<'_>, source: &Source, args: 
         let mut tables = source.tables.clone();
         tables.push(fk.child);
         let child_source = Source { relid: fk.child, table: fk.child_table.clone(), filter, tables };
+        internal::allow_cascades_from(fk.child);
         purge_overridden_children(client, &child_source, args, depth + 1);
         let sql = format!("DELETE FROM {} {child_alias} WHERE {}", fk.child_table, child_source.filter_for(&child_alias));
         internal::update_tables(client, &child_source.tables, &sql, args);

@@ -310,6 +310,7 @@ fn apply_purge_log(log: JsonB) -> i64 {
         Spi::connect_mut(|client| {
             let sql = format!("DELETE FROM {} WHERE {}", row.table, row.key_condition(1));
             let _scope = internal::HardDeleteScope::enter();
+            internal::allow_cascades_from(row.relid);
             internal::update(client, row.relid, &sql, &row.key_args())
         });
     }

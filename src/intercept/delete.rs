@@ -54,10 +54,13 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
     (*query).commandType = pg_sys::CmdType::CMD_UPDATE;
     (*query).hasSubLinks = true;
 
-    // Only active rows are marked.
-    let active = nodes::is_null(nodes::marker_var(relation_index, &managed.deleted_at, pg_sys::TIMESTAMPTZOID));
-    let jointree = (*query).jointree;
-    (*jointree).quals = pg_sys::make_and_qual((*jointree).quals, active);
+    // Only active rows are marked. A referential action must reach soft-deleted rows too, so
+    // that removing their referenced row raises instead of leaving them pointing at nothing.
+    if !referential_action {
+        let active = nodes::is_null(nodes::marker_var(relation_index, &managed.deleted_at, pg_sys::TIMESTAMPTZOID));
+        let jointree = (*query).jointree;
+        (*jointree).quals = pg_sys::make_and_qual((*jointree).quals, active);
+    }
 
     mark_updated_columns(query, rte, managed);
 }

@@ -78,7 +78,7 @@ unsafe fn rewrite_statement(query: *mut pg_sys::Query) -> bool {
     };
     match (*query).commandType {
         pg_sys::CmdType::CMD_DELETE => {
-            if hard_delete_allowed() {
+            if hard_delete_allowed((*result_rte(query)).relid) {
                 return false;
             }
             // SAFETY: reads backend-local security state.
@@ -106,12 +106,12 @@ unsafe fn rewrite_statement(query: *mut pg_sys::Query) -> bool {
 
 /// A physical DELETE is allowed for a superuser who set `softdelete.allow_hard_delete`, and for
 /// PostgreSQL's referential actions (`ON DELETE CASCADE`, which run in a "no force RLS"
-/// security context) while purge() removes rows. Those rows are recorded as purge events.
-/// Outside a purge, a DELETE run in that context (by a user trigger that a referential action
-/// fired) stays a soft delete.
-fn hard_delete_allowed() -> bool {
+/// security context) while purge() removes rows, on the tables its declared cascades reach.
+/// Those rows are recorded as purge events. Any other DELETE planned in that context (a user
+/// trigger that a referential action fired) is rejected when it reaches a row.
+fn hard_delete_allowed(relid: pg_sys::Oid) -> bool {
     // SAFETY: reads backend-local security state.
-    settings::allow_hard_delete() || (internal::hard_delete_in_progress() && unsafe { pg_sys::InNoForceRLSOperation() })
+    settings::allow_hard_delete() || (internal::purge_may_cascade_into(relid) && unsafe { pg_sys::InNoForceRLSOperation() })
 }
 
 unsafe fn managed_result_relation(query: *mut pg_sys::Query) -> Option<Managed> {

@@ -125,7 +125,7 @@ CREATE TABLE level2 (id int PRIMARY KEY, up int NOT NULL REFERENCES level1 ON DE
 CREATE TABLE level3 (id int PRIMARY KEY, up int NOT NULL REFERENCES level2 ON DELETE CASCADE);
 CREATE TABLE level4 (id int PRIMARY KEY, up int NOT NULL REFERENCES level3 ON DELETE CASCADE);
 CREATE TABLE level5 (id int PRIMARY KEY, up int NOT NULL REFERENCES level4 ON DELETE CASCADE);
--- Enabling the leaves first gives no WARNING.
+-- Enabling the leaves first warns, for each, that the table above is not managed yet.
 SELECT softdelete.enable('level5');
 SELECT softdelete.enable('level4');
 SELECT softdelete.enable('level3');

@@ -36,7 +36,8 @@ CREATE TABLE subscription (
 );
 -- enable.sql and fk_rules.sql cover the NOTICEs of enable() and set_foreign_key_rule().
 SET softdelete.notices = off;
--- Referencing tables first, so that enable() has no unmanaged cascading table to warn about.
+-- Referencing tables first: each enable() warns that the table it references with a
+-- cascading key is not managed yet, until customer is.
 SELECT softdelete.enable('invoice_line');
 SELECT softdelete.enable('invoice');
 SELECT softdelete.enable('subscription');
