@@ -178,37 +178,58 @@ fn purge_source(client: &mut SpiClient<'_>, source: &Source, args: &[DatumWithOi
 }
 
 /// Removes the soft-deleted rows that reference `source` through a foreign key whose CASCADE
-/// rule is a DBA override: PostgreSQL's own referential action would reject the parent's
-/// removal (the declared rule is not CASCADE), so the children go first.
+/// rule is an override: PostgreSQL's own referential action would reject the parent's removal
+/// (the declared rule is not CASCADE), so the children go first.
+///
+/// The referenced values of the source rows are read first, into a jsonb parameter, so that
+/// each statement sees the deleted rows of one table only: a row-level security policy of a
+/// referencing table's owner must not see the soft-deleted rows of the table it references.
 fn purge_overridden_children(client: &mut SpiClient<'_>, source: &Source, args: &[DatumWithOid<'_>], depth: usize) {
     if depth >= MAX_OVERRIDE_DEPTH {
         return;
     }
-    let alias = format!("p{depth}");
     for fk in foreign_keys::referencing(source.relid) {
         if fk.rule != Rule::Cascade || fk.declared == Rule::Cascade {
             continue;
         }
         let Some(child) = catalog::lookup(fk.child) else { continue };
-        let child_alias = format!("c{depth}");
-        let parent_rows = format!(
-            "SELECT {} FROM {} {alias} WHERE {}",
-            column_list(&alias, &fk.parent_columns),
+        let pairs: Vec<String> = fk
+            .parent_columns
+            .iter()
+            .map(|column| format!("{}, p.{}", spi::quote_literal(column), spi::quote_identifier(column)))
+            .collect();
+        let select = format!(
+            "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object({})), '[]') FROM {} p WHERE {}",
+            pairs.join(", "),
             source.table,
-            source.filter_for(&alias)
+            source.filter_for("p")
         );
+        let referenced = internal::returning_jsonb(client, source.relid, &select, args).into_iter().next();
+        let Some(referenced) = referenced else { continue };
+        // SAFETY: each copy refers to the same datum as the caller's argument, which outlives
+        // this call.
+        let mut child_args: Vec<DatumWithOid> =
+            args.iter().map(|arg| unsafe { DatumWithOid::new_from_datum(arg.datum(), arg.oid()) }).collect();
+        child_args.push(referenced.into());
+        let param = child_args.len();
         let at = spi::quote_identifier(&child.deleted_at.name);
         let child_columns = fk.child_columns.clone();
+        let referenced_columns = fk.parent_columns.clone();
+        let parent_table = source.table.clone();
         let filter = Box::new(move |outer: &str| {
-            format!("({}) IN ({parent_rows}) AND {outer}.{at} IS NOT NULL", column_list(outer, &child_columns))
+            format!(
+                "({}) IN (SELECT {} FROM pg_catalog.jsonb_populate_recordset(NULL::{parent_table}, ${param}) r) \
+                 AND {outer}.{at} IS NOT NULL",
+                column_list(outer, &child_columns),
+                column_list("r", &referenced_columns),
+            )
         });
-        let mut tables = source.tables.clone();
-        tables.push(fk.child);
-        let child_source = Source { relid: fk.child, table: fk.child_table.clone(), filter, tables };
+        let child_source = Source { relid: fk.child, table: fk.child_table.clone(), filter, tables: vec![fk.child] };
         internal::allow_cascades_from(fk.child);
-        purge_overridden_children(client, &child_source, args, depth + 1);
+        purge_overridden_children(client, &child_source, &child_args, depth + 1);
+        let child_alias = format!("c{depth}");
         let sql = format!("DELETE FROM {} {child_alias} WHERE {}", fk.child_table, child_source.filter_for(&child_alias));
-        internal::update_tables(client, &child_source.tables, &sql, args);
+        internal::update_tables(client, &child_source.tables, &sql, &child_args);
     }
 }
 
