@@ -217,8 +217,10 @@ pub fn relid_of(table: &str) -> pg_sys::Oid {
 
 /// Returns the role that owns the extension, which owns `softdelete.events`.
 pub fn extension_owner() -> pg_sys::Oid {
-    // SAFETY: a catalog lookup inside a transaction; missing_ok returns InvalidOid.
-    let extension = unsafe { pg_sys::get_extension_oid(c"pg_softdelete".as_ptr(), true) };
+    // The schema's OID identifies the installed extension (a syscache lookup, unlike the
+    // extension's own OID): it changes when the extension is dropped and created again.
+    // SAFETY: a syscache lookup inside a transaction; missing_ok returns InvalidOid.
+    let extension = unsafe { pg_sys::get_namespace_oid(SCHEMA.as_ptr(), true) };
     if let Some((cached_extension, owner)) = OWNER.with(std::cell::Cell::get) {
         if cached_extension == extension {
             return owner;

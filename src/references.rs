@@ -87,7 +87,8 @@ fn _reference_trigger<'a>(
             // soft-deleting one of them (its row lock does not conflict with the FOR KEY SHARE
             // of PostgreSQL's own check), and the check below then sees its outcome.
             let lock = format!(
-                "SELECT 1 FROM {parent_table} p WHERE ({parent_columns}) IN (SELECT {child_columns} FROM {rows} n) FOR SHARE OF p",
+                "SELECT 1 FROM {parent_table} p WHERE ({parent_columns}) IN (SELECT {child_columns} FROM {rows} n WHERE true{active}) \
+                 FOR SHARE OF p",
                 parent_table = reference.parent_table,
                 parent_columns = column_list("p", &reference.parent_columns),
                 child_columns = column_list("n", &reference.child_columns),
