@@ -73,7 +73,11 @@ CREATE TABLE softdelete.events (
     key              jsonb,
     -- the deletion the event belongs to (for a restore: the deletion it undid)
     deletion_id      bigint,
+    -- the start of the transaction, equal to the deleted_at the delete stamped
     occurred_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- when the event was written; a row's history across sessions reads in this order, because
+    -- operations on one row wait for each other, while event ids are drawn in cached blocks
+    recorded_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     -- softdelete.actor when the application set it, else role_name
     actor            text NOT NULL,
     -- the database role whose privileges were in effect (current_user)

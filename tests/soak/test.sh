@@ -126,10 +126,10 @@ check "deleted rows carry the deletion id of their last delete event" "$(sql "
      WHERE i.deleted_at IS NOT NULL AND i.deletion_id IS DISTINCT FROM e.last_deletion")" 0
 # A row's history read by event_id, as the reference reads it, must alternate delete and
 # restore, starting with a delete.
-check "each row's events in occurred_at, event_id order alternate delete and restore" "$(sql "
+check "each row's events in recorded_at, event_id order alternate delete and restore" "$(sql "
     SELECT count(*)
       FROM (SELECT operation,
-                   lag(operation) OVER (PARTITION BY key ORDER BY occurred_at, event_id) AS previous
+                   lag(operation) OVER (PARTITION BY key ORDER BY recorded_at, event_id) AS previous
               FROM softdelete.events
              WHERE table_name = 'public.soak_item' AND operation IN ('delete', 'restore')) h
      WHERE operation = previous OR (previous IS NULL AND operation = 'restore')")" 0
