@@ -5,7 +5,7 @@
 #   scripts/cluster.sh stop     stop it
 #   scripts/cluster.sh destroy  stop it and delete its files
 # EXTRA_PRELOAD adds libraries to shared_preload_libraries and EXTRA_CONF adds lines to
-# postgresql.conf when the cluster is created.
+# postgresql.conf when the cluster is created; NO_PRELOAD=1 leaves pg_softdelete out of it.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -16,7 +16,7 @@ start() {
     if [ ! -f "$PGDATA/PG_VERSION" ]; then
         as_postgres "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
         as_postgres tee -a "$PGDATA/postgresql.conf" >/dev/null <<CONF
-shared_preload_libraries = 'pg_softdelete${EXTRA_PRELOAD:+,$EXTRA_PRELOAD}'
+${NO_PRELOAD:+#}shared_preload_libraries = 'pg_softdelete${EXTRA_PRELOAD:+,$EXTRA_PRELOAD}'
 listen_addresses = '127.0.0.1'
 port = $PGPORT
 unix_socket_directories = '$PGHOST'

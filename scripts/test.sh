@@ -84,7 +84,7 @@ failed=$((failed + isolation_failed))
 [ $isolation_status -eq 0 ] || [ "$isolation_failed" -gt 0 ] || { failed=$((failed + 1)); tail -n 20 "$isolation_log"; }
 
 # Scripts that print "ok ..." / "not ok ..." lines and a closing "N passed, N failed".
-for suite in upgrade backup replication crash soak; do
+for suite in preload upgrade backup replication crash soak; do
     echo "== $suite"
     log="$REPO_DIR/.run/$suite.log"
     SOAK_SECONDS=${SOAK_SECONDS:-30} bash "tests/$suite/test.sh" >"$log" 2>&1

@@ -122,6 +122,44 @@ DELETE FROM employee WHERE id = 1;
 SELECT count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted, count(DISTINCT deletion_id) AS deletions
 FROM employee;
 
+-- A unique index built CONCURRENTLY without a predicate is rejected only after the build has
+-- committed, so an invalid index stays behind, and it still enforces uniqueness among deleted
+-- rows until it is dropped.
+CREATE TABLE tag (id int PRIMARY KEY, label text);
+SELECT softdelete.enable('tag');
+INSERT INTO tag VALUES (1, 'x');
+DELETE FROM tag WHERE id = 1;
+CREATE UNIQUE INDEX CONCURRENTLY tag_label_idx ON tag (label);
+\echo :LAST_ERROR_SQLSTATE
+SELECT indisvalid FROM pg_index WHERE indexrelid = 'tag_label_idx'::regclass;
+INSERT INTO tag VALUES (2, 'x');
+\echo :LAST_ERROR_SQLSTATE
+DROP INDEX tag_label_idx;
+INSERT INTO tag VALUES (2, 'x');
+
+-- During a purge, a DELETE run by a trigger that the purge's cascade fires is physical only on
+-- the tables the declared cascades reach; on another managed table it raises 55000.
+CREATE TABLE vault (id int PRIMARY KEY);
+CREATE TABLE box (id int PRIMARY KEY);
+CREATE TABLE item (id int PRIMARY KEY, box_id int REFERENCES box ON DELETE CASCADE);
+SELECT softdelete.enable('vault');
+SELECT softdelete.enable('box');
+SELECT softdelete.enable('item');
+CREATE FUNCTION empty_vault() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM limitations.vault;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER empty_vault BEFORE DELETE ON item FOR EACH ROW EXECUTE FUNCTION empty_vault();
+INSERT INTO vault VALUES (1);
+INSERT INTO box VALUES (1);
+INSERT INTO item VALUES (1, 1);
+DELETE FROM box WHERE id = 1;
+SELECT softdelete.purge('box', 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT (SELECT count(*) FROM vault) AS vault_rows, (SELECT count(*) FROM box) AS box_rows;
+
 -- Dropping the guard trigger ends the management of the table: DELETE removes rows for real.
 DROP TRIGGER softdelete_guard ON note;
 INSERT INTO note VALUES (4, 'd');
