@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks pg_softdelete against the hand-written soft deletes it replaces, on a fresh
-# PostgreSQL 15 cluster of its own in .run/bench (port 54366), and prints one line per target:
-# the extension's figure, the baseline's, the measured ratio, the target and PASS or FAIL.
-# It writes .run/bench/results.json and the chart docs/benchmarks.png. docs/benchmarks.md
-# describes the workloads and the results of a full run.
+# Benchmarks pg_softdelete against the hand-written soft deletes it replaces. It runs on a
+# fresh PostgreSQL 15 cluster of its own in .run/bench (port 54366) and prints one line per
+# target: the extension's figure, the baseline's, the measured ratio, the target and PASS or
+# FAIL. It writes .run/bench/results.json and the chart docs/benchmarks.png.
+# docs/benchmarks.md describes the workloads and the results of a full run.
 #
 # Environment:
 #   SKIP_BUILD=1        use the installed extension instead of building and installing the
@@ -87,7 +87,7 @@ LIBRARY_ID="sha256 $(sha256sum "$LIBRARY" | cut -c1-16), installed $(date -u -r 
 log "measuring $LIBRARY ($LIBRARY_ID)"
 
 for workload in $BENCH_WORKLOADS; do
-    # Other processes on the machine skew the figures; the log keeps the load they caused.
+    # Other processes on the machine skew the figures, so the log keeps the load they caused.
     log "load average before workload $workload: $(cut -d' ' -f1-3 /proc/loadavg)"
     case $workload in
         bulk) workload_bulk_delete ;;
