@@ -45,22 +45,42 @@ pub fn check_holds(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
     );
     let mut args: Vec<DatumWithOid> = vec![purged.table.to_string().into()];
     args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
-    let owner = catalog::extension_owner();
-    let hold = internal::as_extension_owner(owner, || {
-        let rows = error::spi("privacy::check_holds", client.select(sql.as_str(), None, &args));
-        rows.into_iter().next().map(|row| {
-            (row.get::<i64>(1).ok().flatten().unwrap_or(0), row.get::<String>(2).ok().flatten().unwrap_or_default())
-        })
-    });
-    if let Some((hold_id, reason)) = hold {
+    if let Some(hold) = first_hold(client, &sql, &args) {
+        hold.raise(&format!("cannot purge rows of table {}", purged.table))
+    }
+}
+
+/// A legal hold that applies, as the hold queries below return it.
+struct Hold {
+    id: i64,
+    reason: String,
+}
+
+impl Hold {
+    /// Raises `55000` for an operation the hold blocks; `what` says which, such as "cannot
+    /// purge rows of table t".
+    fn raise(&self, what: &str) -> ! {
         UserError::new(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("cannot purge rows of table {}: legal hold {hold_id} applies", purged.table),
+            format!("{what}: legal hold {} applies", self.id),
         )
-        .detail(format!("Reason given for the hold: {reason}"))
-        .hint(format!("Release the hold first with SELECT softdelete.release_hold({hold_id});"))
+        .detail(format!("Reason given for the hold: {}", self.reason))
+        .hint(format!("Release the hold first with SELECT softdelete.release_hold({});", self.id))
         .raise()
     }
+}
+
+/// Runs a query returning `(hold_id, reason)` with the extension owner's privileges and returns
+/// its first row.
+fn first_hold(client: &SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> Option<Hold> {
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        let rows = error::spi("privacy::first_hold", client.select(sql, None, args));
+        rows.into_iter().next().map(|row| Hold {
+            id: row.get::<i64>(1).ok().flatten().unwrap_or(0),
+            reason: row.get::<String>(2).ok().flatten().unwrap_or_default(),
+        })
+    })
 }
 
 /// Erases the row data that the audit trail holds about the removed rows, leaving tombstones
@@ -106,23 +126,8 @@ pub fn check_holds_on_table(table: &str) {
                   OR h.deletion_id IN (SELECT e.deletion_id FROM softdelete.events e \
                                         WHERE e.table_name = $1 AND e.operation = 'delete') \
                ORDER BY h.hold_id LIMIT 1";
-    let owner = catalog::extension_owner();
-    let hold = internal::as_extension_owner(owner, || {
-        Spi::connect(|client| {
-            let rows = error::spi("privacy::check_holds_on_table", client.select(sql, None, &[table.into()]));
-            rows.into_iter().next().map(|row| {
-                (row.get::<i64>(1).ok().flatten().unwrap_or(0), row.get::<String>(2).ok().flatten().unwrap_or_default())
-            })
-        })
-    });
-    if let Some((hold_id, reason)) = hold {
-        UserError::new(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("cannot truncate table {table}: legal hold {hold_id} applies to rows of it"),
-        )
-        .detail(format!("Reason given for the hold: {reason}"))
-        .hint(format!("Release the hold first with SELECT softdelete.release_hold({hold_id});"))
-        .raise()
+    if let Some(hold) = Spi::connect(|client| first_hold(&client, sql, &[table.into()])) {
+        hold.raise(&format!("cannot truncate table {table}"))
     }
 }
 
@@ -133,22 +138,7 @@ pub fn check_holds_on_row(table: &str, key: &serde_json::Value, deletion_id: Opt
                WHERE (h.table_name = $1 AND h.key = $2) OR h.deletion_id = $3 \
                ORDER BY h.hold_id LIMIT 1";
     let args: Vec<DatumWithOid> = vec![table.into(), pgrx::JsonB(key.clone()).into(), deletion_id.into()];
-    let owner = catalog::extension_owner();
-    let hold = internal::as_extension_owner(owner, || {
-        Spi::connect(|client| {
-            let rows = error::spi("privacy::check_holds_on_row", client.select(sql, None, &args));
-            rows.into_iter().next().map(|row| {
-                (row.get::<i64>(1).ok().flatten().unwrap_or(0), row.get::<String>(2).ok().flatten().unwrap_or_default())
-            })
-        })
-    });
-    if let Some((hold_id, reason)) = hold {
-        UserError::new(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("cannot anonymize a row of table {table}: legal hold {hold_id} applies"),
-        )
-        .detail(format!("Reason given for the hold: {reason}"))
-        .hint(format!("Release the hold first with SELECT softdelete.release_hold({hold_id});"))
-        .raise()
+    if let Some(hold) = Spi::connect(|client| first_hold(&client, sql, &args)) {
+        hold.raise(&format!("cannot anonymize a row of table {table}"))
     }
 }
