@@ -69,7 +69,7 @@ COMMIT;
 \echo
 \echo '== 3. The application no longer sees the lines'
 SET ROLE app;
-SELECT demo_expect('lines of invoice 2 visible to app', count(*), 0) FROM invoice_line WHERE invoice_id = 2;
+SELECT demo_expect('lines of invoice 2 hidden from app', count(*), 0) FROM invoice_line WHERE invoice_id = 2;
 RESET ROLE;
 
 \echo
@@ -79,7 +79,7 @@ FROM invoice_line WHERE invoice_id = 2 ORDER BY invoice_line_id;
 
 -- A member of softdelete_viewer sees deleted rows only after SET softdelete.include_deleted = on.
 SET ROLE auditor;
-SELECT demo_expect('lines visible to auditor by default', count(*), 0) FROM invoice_line WHERE invoice_id = 2;
+SELECT demo_expect('lines hidden from auditor by default', count(*), 0) FROM invoice_line WHERE invoice_id = 2;
 SET softdelete.include_deleted = on;
 SELECT demo_expect('lines visible to auditor with include_deleted', count(*), 4)
 FROM invoice_line WHERE invoice_id = 2;
@@ -172,7 +172,7 @@ SELECT demo_expect('DELETE of customer 1 reported 1 row', :ROW_COUNT, 1);
 COMMIT;
 
 SET ROLE app;
-SELECT demo_expect('invoices of customer 1 visible to app', count(*), 0) FROM invoice WHERE customer_id = 1;
+SELECT demo_expect('invoices of customer 1 hidden from app', count(*), 0) FROM invoice WHERE customer_id = 1;
 RESET ROLE;
 
 -- Each DELETE statement is one deletion; the cascade shares its id.

@@ -68,6 +68,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass a positive number of deletions per batch.';
     END IF;
+    -- Fail at once inside a transaction block, not only when a batch has something to commit.
+    COMMIT;
     PERFORM softdelete._purge_expired_start();
     LOOP
         SELECT b.deletions_seen, b.rows_purged INTO seen, removed
