@@ -72,12 +72,7 @@ impl KeyedRow {
 
     /// Like [`KeyedRow::key_condition`], with each column qualified by `alias`.
     pub fn key_condition_for(&self, alias: &str, first_param: usize) -> String {
-        self.keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| format!("{alias}.{} = ${}::{}", spi::quote_identifier(&key.name), first_param + i, key.type_sql))
-            .collect::<Vec<_>>()
-            .join(" AND ")
+        self.clone_for_filter().key_condition_for(alias, first_param)
     }
 
     /// The key values as statement arguments, to bind from the parameter given to
