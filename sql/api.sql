@@ -74,8 +74,8 @@ BEGIN
     LOOP
         SELECT b.deletions_seen, b.rows_purged INTO seen, removed
         FROM softdelete._purge_expired_batch(batch_size) b;
-        -- A batch that found expired deletions goes on even when it had to skip all of them;
-        -- skipped deletions are not selected again in this run.
+        -- A batch that found expired deletions goes on even when it had to skip all of them,
+        -- because skipped deletions are not selected again in this run.
         EXIT WHEN seen = 0;
         total := total + removed;
         batches := batches + 1;
@@ -273,7 +273,7 @@ BEGIN
         PERFORM softdelete._refresh_reference_checks(command.objid);
 
         -- A new or attached partition of a managed table. ATTACH PARTITION reports the
-        -- partitioned table, so every partition of a managed table is checked; the call does
+        -- partitioned table, so every partition of a managed table is checked. The call does
         -- nothing for a partition that is managed already.
         IF EXISTS (SELECT FROM pg_partition_ancestors(command.objid) a
                    JOIN softdelete.managed_tables m ON m.relid = a.relid
@@ -292,9 +292,9 @@ BEGIN
 
         SELECT * INTO managed FROM softdelete.managed_tables m WHERE m.relid = command.objid::regclass;
         CONTINUE WHEN NOT FOUND;
-        -- pg_restore recreates a managed table step by step (constraints before its triggers,
-        -- policies and row-level security); the checks below apply once the guard trigger,
-        -- which pg_dump emits among the last objects, is back.
+        -- pg_restore recreates a managed table step by step: constraints come before its
+        -- triggers, policies and row-level security. The checks below therefore apply only
+        -- once the guard trigger, which pg_dump emits among the last objects, is back.
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_trigger t
                                   WHERE t.tgrelid = command.objid AND t.tgname = 'softdelete_guard');
 

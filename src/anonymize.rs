@@ -10,7 +10,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use crate::access;
-use crate::audit::Who;
+use crate::audit::Initiator;
 use crate::catalog;
 use crate::error::{self, UserError};
 use crate::internal;
@@ -131,7 +131,7 @@ fn anonymize(relid: pg_sys::Oid, key: Option<JsonB>) -> i64 {
 /// Writes the `anonymize` event and erases the anonymized columns from the row's earlier
 /// events.
 fn record(client: &mut pgrx::spi::SpiClient<'_>, row: &KeyedRow, key: &serde_json::Value, columns: &[String]) {
-    let who = Who::current();
+    let initiator = Initiator::current();
     let insert = "INSERT INTO softdelete.events \
                     (operation, table_name, key, actor, role_name, reason, detail, application_name, client_addr) \
                   VALUES ('anonymize', $1, $2, $3, $4, $5, pg_catalog.jsonb_build_object('columns', $6::text[]), \
@@ -146,9 +146,9 @@ fn record(client: &mut pgrx::spi::SpiClient<'_>, row: &KeyedRow, key: &serde_jso
         let args: Vec<DatumWithOid> = vec![
             row.table.clone().into(),
             JsonB(key.clone()).into(),
-            who.actor.into(),
-            who.role.into(),
-            who.reason.into(),
+            initiator.actor.into(),
+            initiator.role.into(),
+            initiator.reason.into(),
             columns.to_vec().into(),
         ];
         error::spi("anonymize::record", client.update(insert, None, &args));

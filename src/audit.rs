@@ -2,9 +2,9 @@
 //!
 //! Events are written by statement-level AFTER triggers from their transition tables, with one
 //! INSERT ... SELECT per statement, so a bulk delete writes its events set-wise. A soft delete
-//! is an UPDATE, and so is every ordinary UPDATE of the table; the trigger tells them apart
-//! through [`expect`]: whoever starts a soft delete or a restore registers its deletion id
-//! for the table first, and the trigger logs only rows carrying a registered id.
+//! is an UPDATE, and so is every ordinary UPDATE of the table. The code that starts a soft
+//! delete or a restore therefore registers its deletion id for the table first ([`expect`]),
+//! and the trigger logs only rows that carry a registered id.
 
 use std::cell::RefCell;
 
@@ -37,18 +37,18 @@ impl Operation {
     }
 }
 
-/// Who caused a change: recorded as it was when the change started, because cascades run with
-/// the privileges of another role.
+/// The actor, role and reason of a change, as they were when the change started. Cascades run
+/// with the privileges of another role, so they cannot be read again later.
 #[derive(Clone, Debug)]
-pub struct Who {
+pub struct Initiator {
     pub actor: String,
     pub role: String,
     pub reason: Option<String>,
 }
 
-impl Who {
-    pub fn current() -> Who {
-        Who { actor: settings::actor(), role: settings::current_role_name(), reason: settings::reason() }
+impl Initiator {
+    pub fn current() -> Initiator {
+        Initiator { actor: settings::actor(), role: settings::current_role_name(), reason: settings::reason() }
     }
 }
 
@@ -58,7 +58,7 @@ struct Expected {
     relid: pg_sys::Oid,
     operation: Operation,
     deletion_id: i64,
-    who: Who,
+    initiator: Initiator,
     /// The foreign key a cascade followed to reach the table; None for the statement's own table.
     via: Option<String>,
 }
@@ -70,14 +70,14 @@ thread_local! {
 /// Registers that the next UPDATE statement on `relid` soft-deletes (or restores) the rows of
 /// deletion `deletion_id`, so that its audit trigger records them.
 pub fn expect(relid: pg_sys::Oid, operation: Operation, deletion_id: i64) {
-    expect_via(relid, operation, deletion_id, Who::current(), None);
+    expect_via(relid, operation, deletion_id, Initiator::current(), None);
 }
 
 /// Like [`expect`], for a change made on behalf of `who`, reached through foreign key `via`.
-pub fn expect_via(relid: pg_sys::Oid, operation: Operation, deletion_id: i64, who: Who, via: Option<String>) {
+pub fn expect_via(relid: pg_sys::Oid, operation: Operation, deletion_id: i64, initiator: Initiator, via: Option<String>) {
     // SAFETY: reads backend-local transaction state.
     let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
-    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { subtransaction, relid, operation, deletion_id, who, via }));
+    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { subtransaction, relid, operation, deletion_id, initiator, via }));
 }
 
 fn take_expected(relid: pg_sys::Oid) -> Vec<Expected> {
@@ -198,11 +198,11 @@ fn _audit_trigger<'a>(
         let statement = Statement { relid, table: &table, managed: &managed, rows };
         if expected.is_empty() {
             privacy::check_holds(client, &statement.as_purged());
-            write_events(client, &statement, Operation::Purge, None, &Who::current(), None);
+            write_events(client, &statement, Operation::Purge, None, &Initiator::current(), None);
             privacy::redact_events(client, &statement.as_purged());
         }
         for entry in &expected {
-            let marked = write_events(client, &statement, entry.operation, Some(entry.deletion_id), &entry.who, entry.via.as_deref());
+            let marked = write_events(client, &statement, entry.operation, Some(entry.deletion_id), &entry.initiator, entry.via.as_deref());
             // A statement trigger fires also when the statement marked no row; stopping there
             // is what ends a cascade through cycles and self-references.
             if entry.operation == Operation::Delete && marked > 0 {
@@ -212,7 +212,7 @@ fn _audit_trigger<'a>(
                     managed: &managed,
                     rows,
                     deletion_id: entry.deletion_id,
-                    who: &entry.who,
+                    initiator: &entry.initiator,
                 };
                 cascade::apply(client, &parent);
             }
@@ -240,7 +240,7 @@ fn write_events(
     statement: &Statement<'_>,
     operation: Operation,
     deletion: Option<i64>,
-    who: &Who,
+    initiator: &Initiator,
     via: Option<&str>,
 ) -> usize {
     let keys = catalog::primary_key(statement.relid);
@@ -265,9 +265,9 @@ fn write_events(
     let mut args: Vec<DatumWithOid> = vec![
         operation.as_str().into(),
         statement.table.to_string().into(),
-        who.actor.clone().into(),
-        who.role.clone().into(),
-        who.reason.clone().into(),
+        initiator.actor.clone().into(),
+        initiator.role.clone().into(),
+        initiator.reason.clone().into(),
         deletion.into(),
         via.map(str::to_string).into(),
     ];
@@ -280,8 +280,8 @@ fn write_events(
 thread_local! {
     /// Event-writing statements prepared once per backend, keyed by table, the table's cache
     /// generation and statement text. A change to the table starts a new generation, because
-    /// the transition table the statement reads is not tracked by PostgreSQL's plan cache; the
-    /// few plans of earlier generations are left unused. They are prepared and executed with the
+    /// PostgreSQL's plan cache does not track the transition table the statement reads. The few
+    /// plans of earlier generations stay unused. They are prepared and executed with the
     /// same pinned search path, since PostgreSQL re-plans a cached statement under the current
     /// path when the path changes.
     static PREPARED: RefCell<std::collections::HashMap<String, pgrx::spi::OwnedPreparedStatement>> =
@@ -313,7 +313,7 @@ pub fn record_unlinks(
     client: &mut SpiClient<'_>,
     table: &str,
     deletion_id: i64,
-    who: &Who,
+    initiator: &Initiator,
     keys: Vec<pgrx::JsonB>,
     details: Vec<pgrx::JsonB>,
 ) {
@@ -326,9 +326,9 @@ pub fn record_unlinks(
     let args: Vec<DatumWithOid> = vec![
         table.to_string().into(),
         deletion_id.into(),
-        who.actor.clone().into(),
-        who.role.clone().into(),
-        who.reason.clone().into(),
+        initiator.actor.clone().into(),
+        initiator.role.clone().into(),
+        initiator.reason.clone().into(),
         keys.into(),
         details.into(),
     ];
@@ -341,10 +341,10 @@ pub fn record_unlinks(
 /// `jsonb_build_object($n::text, r."col", ...)` over the key columns, with the column names
 /// bound from parameter `first_param` on.
 ///
-/// This SQL also runs with the extension owner's privileges, so a value of a user-defined type
-/// is converted with `format('%s', ...)`, which calls the type's output function (only a
-/// superuser can define one), and never through a cast to json that its owner may have defined.
-/// Such key values are stored as JSON strings.
+/// This SQL also runs with the extension owner's privileges. A value of a user-defined type is
+/// therefore converted with `format('%s', ...)`, which calls the type's output function, and
+/// only a superuser can define one. A cast to json, which the type's owner may have defined,
+/// is never used. Such key values are stored as JSON strings.
 pub fn key_object_sql(keys: &[KeyColumn], first_param: usize) -> String {
     let pairs: Vec<String> = keys
         .iter()
@@ -380,7 +380,7 @@ pub fn record_truncate(table: &str) {
 
 /// Records that a restore put back a value that a SET NULL or SET DEFAULT rule had changed.
 pub fn record_relink(client: &mut SpiClient<'_>, table: &str, deletion_id: i64, key: pgrx::JsonB, detail: pgrx::JsonB) {
-    let who = Who::current();
+    let initiator = Initiator::current();
     let sql = "INSERT INTO softdelete.events \
                  (operation, table_name, key, deletion_id, actor, role_name, reason, detail, \
                   application_name, client_addr) \
@@ -390,9 +390,9 @@ pub fn record_relink(client: &mut SpiClient<'_>, table: &str, deletion_id: i64, 
         table.to_string().into(),
         key.into(),
         deletion_id.into(),
-        who.actor.into(),
-        who.role.into(),
-        who.reason.into(),
+        initiator.actor.into(),
+        initiator.role.into(),
+        initiator.reason.into(),
         detail.into(),
     ];
     let owner = catalog::extension_owner();

@@ -19,14 +19,14 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::JsonB;
 
-use crate::audit::{self, Operation, Who};
+use crate::audit::{self, Operation, Initiator};
 use crate::catalog::{self, Managed};
 use crate::error::{self, UserError};
 use crate::foreign_keys::{self, column_list, plain_list, ForeignKey, Rule};
 use crate::internal;
 use crate::references;
 
-/// One soft delete of parent rows, as the cascade sees it.
+/// One soft delete of parent rows, as the cascade needs it.
 pub struct ParentRows<'a> {
     pub relid: pg_sys::Oid,
     pub table: &'a str,
@@ -34,7 +34,7 @@ pub struct ParentRows<'a> {
     /// The name of the registered transition table holding the parent rows.
     pub rows: &'a str,
     pub deletion_id: i64,
-    pub who: &'a Who,
+    pub initiator: &'a Initiator,
 }
 
 impl ParentRows<'_> {
@@ -108,15 +108,15 @@ fn cascade(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey)
         by = spi::quote_identifier(&child.deleted_by.name),
         id = spi::quote_identifier(&child.deletion_id.name),
     );
-    audit::expect_via(fk.child, Operation::Delete, parent.deletion_id, parent.who.clone(), Some(fk.name.clone()));
-    let args: Vec<DatumWithOid> = vec![parent.who.actor.clone().into(), parent.deletion_id.into()];
+    audit::expect_via(fk.child, Operation::Delete, parent.deletion_id, parent.initiator.clone(), Some(fk.name.clone()));
+    let args: Vec<DatumWithOid> = vec![parent.initiator.actor.clone().into(), parent.deletion_id.into()];
     internal::as_role(fk.child_owner, || internal::update(client, fk.child, &sql, &args));
 }
 
-/// For a self-referencing key (an employee's `reports_to`), the condition that selects the
-/// whole active subtree below the deleted rows with a recursive query, so that a deep
-/// hierarchy is marked by one statement instead of one nested trigger call per level.
-/// UNION drops rows already found, which ends the recursion on cycles.
+/// Returns, for a self-referencing key (an employee's `reports_to`), the condition that selects
+/// the whole active subtree below the deleted rows with a recursive query. A deep hierarchy is
+/// then marked by one statement instead of one nested trigger call per level. UNION drops rows
+/// already found, which ends the recursion on cycles.
 fn whole_subtree(fk: &ForeignKey, at: &str, direct: &str) -> String {
     let keys = |alias: &str| column_list(alias, &fk.parent_columns);
     let join: Vec<String> = fk
@@ -202,7 +202,7 @@ fn unlink(client: &mut SpiClient<'_>, parent: &ParentRows<'_>, fk: &ForeignKey) 
         keys_json.push(key);
         details.push(JsonB(serde_json::json!({"constraint": fk.name, "old": old.0, "new": new.0})));
     }
-    audit::record_unlinks(client, &fk.child_table, parent.deletion_id, parent.who, keys_json, details);
+    audit::record_unlinks(client, &fk.child_table, parent.deletion_id, parent.initiator, keys_json, details);
 }
 
 /// Raises `23503` when an active row still references a row of the deletion, as a hard
@@ -329,9 +329,9 @@ pub fn register_callbacks() {
 
 /// Locks the rows this deletion marked FOR UPDATE, as a hard delete would. The soft delete's
 /// own row lock does not conflict with the FOR KEY SHARE lock that PostgreSQL's foreign-key
-/// check takes on a parent when a referencing row is inserted, so without this a row inserted
+/// check takes on a parent when a referencing row is inserted. Without this lock, a row inserted
 /// concurrently under a parent being deleted would escape the rules below. The lock waits for
-/// such a transaction, and the checks that follow then see its rows.
+/// such a transaction, and the checks that follow then read its rows.
 fn lock_deleted_rows(client: &mut SpiClient<'_>, parent: &ParentRows<'_>) {
     let keys: Vec<String> = catalog::primary_key(parent.relid).into_iter().map(|key| key.name).collect();
     let sql = format!(

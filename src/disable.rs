@@ -20,8 +20,8 @@ struct Recorded {
 
 /// Undoes `enable()` on `relid`. Called by `softdelete.disable(regclass, boolean)`.
 ///
-/// Refuses while the table holds soft-deleted rows, which would otherwise reappear as active
-/// rows. The marker columns stay unless `drop_columns` is true and `enable()` added them.
+/// Raises `55000` while the table contains soft-deleted rows, which would otherwise reappear as
+/// active rows. The marker columns stay unless `drop_columns` is true and `enable()` added them.
 #[pg_extern(volatile, parallel_unsafe, name = "_disable")]
 fn disable(relid: pg_sys::Oid, drop_columns: bool) {
     Spi::connect_mut(|client| {
@@ -36,8 +36,8 @@ fn disable(relid: pg_sys::Oid, drop_columns: bool) {
         // Lock first, so that no soft delete can commit between the count and the changes.
         let lock = format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE");
         error::spi("disable::lock", client.update(lock.as_str(), None, &[]));
-        refuse_if_deleted_rows(client, relid, &table);
-        refuse_if_parent_changes_rows(relid, &table);
+        reject_if_deleted_rows(client, relid, &table);
+        reject_if_parent_changes_rows(relid, &table);
 
         forget(client, relid);
         remove_policies_and_triggers(client, relid, &table);
@@ -82,7 +82,7 @@ fn recorded(client: &SpiClient<'_>, relid: pg_sys::Oid) -> Option<Recorded> {
     })
 }
 
-fn refuse_if_deleted_rows(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
+fn reject_if_deleted_rows(client: &mut SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
     let sql = format!("SELECT true, count(*) FROM {table} WHERE {} IS NOT NULL", spi::quote_identifier(MARKERS[0].0));
     let deleted = internal::select(client, relid, &sql, &[]).first().and_then(|row| row.1).unwrap_or(0);
     if deleted > 0 {
@@ -124,7 +124,7 @@ fn remove_policies_and_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid, 
     error::notice(format!("removed the policies and triggers of pg_softdelete from table {table}"));
 }
 
-/// The extension's policies on `table`: softdelete_hide_deleted and, when present,
+/// Returns the extension's policies on `table`: softdelete_hide_deleted and, when present,
 /// softdelete_allow.
 fn existing_policies(client: &SpiClient<'_>, table: &str) -> Vec<String> {
     let sql = "SELECT polname::text FROM pg_catalog.pg_policy \
@@ -155,7 +155,7 @@ fn warn_if_managed_children_cascade(relid: pg_sys::Oid, table: &str) {
 
 /// Rejects disabling a table that a managed table cascades or sets null into: its soft
 /// deletes would have nowhere to go.
-fn refuse_if_parent_changes_rows(relid: pg_sys::Oid, table: &str) {
+fn reject_if_parent_changes_rows(relid: pg_sys::Oid, table: &str) {
     for reference in foreign_keys::references_to_managed(relid) {
         if reference.parent == relid {
             continue;

@@ -134,7 +134,7 @@ fn is_recorded(client: &SpiClient<'_>, relid: pg_sys::Oid) -> bool {
     rows.into_iter().next().and_then(|row| row.get::<i64>(1).ok().flatten()).unwrap_or(0) > 0
 }
 
-/// Warns about foreign keys that cascade deletes from a table that is not managed: until that
+/// Warns about foreign keys that cascade deletes from a table that is not managed. Until that
 /// table is managed too, deleting its referenced rows fails with `55000` (see the planner
 /// hook), because PostgreSQL's cascade would have to remove rows of this table for real.
 fn warn_about_cascades_from_unmanaged(client: &SpiClient<'_>, relid: pg_sys::Oid, table: &str) {
@@ -217,7 +217,8 @@ fn hide_deleted_rows(client: &mut SpiClient<'_>, info: &TableInfo) {
     error::notice(format!("created policy softdelete_hide_deleted on table {table}"));
 }
 
-/// The policy passes the table's own name as a regclass constant, which pg_dump writes by name.
+/// Returns the statements that hide deleted rows. The policy passes the table's own name as a
+/// regclass constant, which pg_dump writes by name.
 fn hiding_statements(table: &str) -> [String; 2] {
     let deleted_at = spi::quote_identifier(MARKERS[0].0);
     let name = spi::quote_literal(table);
@@ -336,10 +337,9 @@ fn record(client: &mut SpiClient<'_>, relid: pg_sys::Oid, added: &[String], conv
     });
 }
 
-/// Warns when the library was not loaded through `shared_preload_libraries`: the planner hook
-/// is then missing from sessions until their first call into the extension, and until then
-/// DELETE on a managed table is soft but reports 0 rows, and ON CONFLICT (column) fails with
-/// 42P10.
+/// Warns when the library was not loaded through `shared_preload_libraries`. The planner hook
+/// is then missing from a session until its first call into the extension. Until then a DELETE
+/// on a managed table is soft but reports 0 rows, and ON CONFLICT (column) fails with 42P10.
 fn warn_if_not_preloaded() {
     if !crate::PRELOADED.load(std::sync::atomic::Ordering::Relaxed) {
         error::warning(
@@ -350,9 +350,9 @@ fn warn_if_not_preloaded() {
     }
 }
 
-/// Warns about unmanaged referencing tables whose rule is CASCADE, SET NULL or SET DEFAULT: a
-/// soft delete cannot follow such a rule into a table that cannot soft-delete, so until that
-/// table is enabled too, soft-deleting a referenced row fails with `55000` and changes nothing.
+/// Warns about unmanaged referencing tables whose rule is CASCADE, SET NULL or SET DEFAULT. A
+/// soft delete cannot follow such a rule into a table that cannot soft-delete. Until that table
+/// is enabled too, soft-deleting a referenced row fails with `55000` and changes nothing.
 fn warn_about_referencing_tables(relid: pg_sys::Oid, table: &str) {
     for fk in foreign_keys::referencing(relid) {
         if fk.child == relid || !fk.rule.changes_children() || catalog::lookup(fk.child).is_some() {

@@ -1,4 +1,4 @@
-//! The extension's own statements, and the state that tells them apart from users' statements.
+//! The extension's own statements, and the state that distinguishes them from users' statements.
 //!
 //! restore() and purge() must see deleted rows, write the marker columns and remove rows for
 //! real, all of which the planner hook refuses to users. They mark the one statement they are
@@ -20,8 +20,8 @@ thread_local! {
     static HARD_DELETE_DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Takes the mark set by the statement runners below, so that only one planner call sees it.
-/// The mark names the tables whose deleted rows the statement may see.
+/// Takes the mark set by the statement runners below, so that only one planner call reads it.
+/// The mark names the tables whose deleted rows the statement may read.
 pub fn take_next_plan_internal() -> Option<Vec<pg_sys::Oid>> {
     NEXT_PLAN_INTERNAL.with(|flag| flag.replace(None))
 }
@@ -99,7 +99,7 @@ pub fn update_tables(client: &mut SpiClient<'_>, tables: &[pg_sys::Oid], sql: &s
 }
 
 /// Runs `f` with `search_path` set to `pg_catalog, pg_temp`, as a function with
-/// `SET search_path` would; the previous value comes back on return and, on error, through
+/// `SET search_path` would. The previous value comes back on return, and on error through
 /// (sub)transaction abort.
 pub fn with_pinned_search_path<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(i32);
@@ -129,8 +129,8 @@ pub fn with_pinned_search_path<R>(f: impl FnOnce() -> R) -> R {
 }
 
 thread_local! {
-    /// The tables PostgreSQL's declared ON DELETE CASCADE may reach from the rows purge() is
-    /// removing; only DELETEs on these, planned inside a referential action, stay physical.
+    /// Tables that PostgreSQL's declared ON DELETE CASCADE may reach from the rows purge() is
+    /// removing. Only DELETEs on these, planned inside a referential action, stay physical.
     static CASCADE_TARGETS: RefCell<Vec<pg_sys::Oid>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -198,10 +198,10 @@ pub fn as_extension_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` with the privileges of `role`, as PostgreSQL's own referential integrity triggers
-/// do, and with `search_path` pinned to `pg_catalog, pg_temp`, as a SECURITY DEFINER function
-/// with `SET search_path` would, so that no object a user creates in a schema of their path
-/// (an operator, a function) is picked up by SQL that runs with more privileges than theirs.
-/// Role and search path are restored on return and, on error, by (sub)transaction abort.
+/// do, and with `search_path` pinned to `pg_catalog, pg_temp`. No object that a user creates in
+/// a schema of their path (an operator, a function) is then picked up by SQL that runs with more
+/// privileges than theirs. Role and search path come back on return, and on error through
+/// (sub)transaction abort.
 pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     struct Restore {
         user: pg_sys::Oid,
@@ -285,8 +285,8 @@ pub fn returning_jsonb(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str
 }
 
 /// Runs `f` in a subtransaction that is committed when `f` succeeds and rolled back when it
-/// raises an error, which is returned for the caller to report or re-raise; for batch work
-/// that must skip a failing item without aborting the others.
+/// raises an error. The error is returned for the caller to report or re-raise, so that batch
+/// work can skip a failing item without aborting the others.
 pub fn try_in_subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, pg_sys::panic::CaughtError> {
     // SAFETY: as in `in_rolled_back_subtransaction`, with a release on success.
     unsafe {

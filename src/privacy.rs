@@ -1,5 +1,5 @@
-//! What a purge must guarantee beyond removing rows: legal holds block it, and no copy of a
-//! purged row's data stays in the audit trail.
+//! Guarantees of a purge beyond removing rows: legal holds block it, and no copy of a purged
+//! row's data stays in the audit trail.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -57,12 +57,12 @@ struct Hold {
 }
 
 impl Hold {
-    /// Raises `55000` for an operation the hold blocks; `what` says which, such as "cannot
-    /// purge rows of table t".
-    fn raise(&self, what: &str) -> ! {
+    /// Raises `55000` for an operation the hold blocks. `operation` names it, such as
+    /// "cannot purge rows of table t".
+    fn raise(&self, operation: &str) -> ! {
         UserError::new(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("{what}: legal hold {} applies", self.id),
+            format!("{operation}: legal hold {} applies", self.id),
         )
         .detail(format!("Reason given for the hold: {}", self.reason))
         .hint(format!("Release the hold first with SELECT softdelete.release_hold({});", self.id))
@@ -83,10 +83,11 @@ fn first_hold(client: &SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> O
     })
 }
 
-/// Erases the row data that the audit trail holds about the removed rows, leaving tombstones
-/// with table, key, time, actor and reason: the old and new values of their own `unlink` and
-/// `relink` events, and those of the rows their deletions unlinked, whose old values are the
-/// removed rows' referenced keys (an email address, when a foreign key references it).
+/// Erases the row data that the audit trail keeps about the removed rows, leaving tombstones
+/// with table, key, time, actor and reason. That data is the old and new values of the rows'
+/// own `unlink` and `relink` events, and of the rows their deletions unlinked. The old values
+/// of those are the removed rows' referenced keys (an email address, when a foreign key
+/// references it).
 pub fn redact_events(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
     let row_images = "SELECT EXISTS (SELECT FROM softdelete.events \
                       WHERE operation IN ('unlink', 'relink') AND detail IS NOT NULL)";
@@ -111,8 +112,8 @@ pub fn redact_events(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
     });
 }
 
-/// Runs an `EXISTS` query on the extension's tables, with the extension owner's privileges;
-/// a cheap test that lets a bulk purge skip work that cannot apply.
+/// Runs an `EXISTS` query on the extension's tables with the extension owner's privileges. The
+/// cheap test lets a bulk purge skip work that cannot apply.
 fn any_row(sql: &str) -> bool {
     let owner = catalog::extension_owner();
     internal::as_extension_owner(owner, || Spi::get_one::<bool>(sql).ok().flatten().unwrap_or(true))

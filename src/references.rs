@@ -17,10 +17,10 @@ use crate::foreign_keys::{self, column_list, plain_list};
 use crate::internal;
 
 thread_local! {
-    /// Deletions being cascaded or restored right now. While one is, its own rows are
-    /// temporarily referenced by rows it has not reached yet (a second SET NULL key of the same
-    /// row, a child restored before its parent), so the check skips them; the cascade's own
-    /// checks and the end of the restore settle those rows.
+    /// Deletions being cascaded or restored right now. Their own rows are meanwhile referenced
+    /// by rows not reached yet (a second SET NULL key of the same row, a child restored before
+    /// its parent), so the check skips them. The cascade's own checks and the end of the
+    /// restore settle those rows.
     static IN_PROGRESS: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -83,9 +83,9 @@ fn _reference_trigger<'a>(
                 child_columns = column_list("n", &reference.child_columns),
                 deleted_at = spi::quote_identifier(&parent.deleted_at.name),
             );
-            // Lock the referenced rows FOR SHARE first: that waits for a transaction that is
-            // soft-deleting one of them (its row lock does not conflict with the FOR KEY SHARE
-            // of PostgreSQL's own check), and the check below then sees its outcome.
+            // Lock the referenced rows FOR SHARE first. That waits for a transaction that is
+            // soft-deleting one of them, whose row lock does not conflict with the FOR KEY SHARE
+            // of PostgreSQL's own check, and the check below then reads its outcome.
             let lock = format!(
                 "SELECT 1 FROM {parent_table} p WHERE ({parent_columns}) IN (SELECT {child_columns} FROM {rows} n WHERE true{active}) \
                  FOR SHARE OF p",
@@ -168,8 +168,8 @@ pub fn refresh_triggers(client: &mut SpiClient<'_>, relid: pg_sys::Oid) {
     }
 }
 
-/// Installs or removes the reference triggers of one table after DDL changed its foreign keys;
-/// called by the extension's event trigger for every CREATE TABLE and ALTER TABLE.
+/// Installs or removes the reference triggers of one table after DDL changed its foreign keys.
+/// The extension's event trigger calls it for every CREATE TABLE and ALTER TABLE.
 #[pg_extern(volatile, parallel_unsafe, name = "_refresh_reference_checks")]
 fn refresh_reference_checks(relid: pg_sys::Oid) {
     Spi::connect_mut(|client| refresh_triggers(client, relid));

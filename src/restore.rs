@@ -21,7 +21,7 @@ use crate::rows::{KeyedRow, RowState};
 /// the number of rows restored. Called by `softdelete.restore(regclass, anyelement)`.
 ///
 /// Raises `P0002` when no row has the key, `55000` when the row is not deleted, `23505` (from
-/// the unique index) when an active row now holds one of the unique values, and `23503` when a
+/// the unique index) when an active row now has one of the unique values, and `23503` when a
 /// row would come back under a parent that is still deleted. Nothing is restored then.
 #[pg_extern(volatile, parallel_unsafe, name = "_restore_row")]
 fn restore_row(relid: pg_sys::Oid, key: Option<JsonB>) -> i64 {
@@ -42,7 +42,7 @@ fn restore_deletion(deletion_id: i64) -> i64 {
     Spi::connect_mut(|client| restore_deletion_rows(client, deletion_id) as i64)
 }
 
-/// A row deleted before it had a deletion id (a marker column adopted by enable()).
+/// Restores a row deleted before it had a deletion id (a marker column adopted by enable()).
 fn restore_single_row(client: &mut SpiClient<'_>, relid: pg_sys::Oid, row: &KeyedRow) -> u64 {
     audit::expect(relid, Operation::Restore, 0);
     let sql = format!(
@@ -134,7 +134,7 @@ fn restore_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
 }
 
 /// Puts back the values that SET NULL and SET DEFAULT rules changed in this deletion, where
-/// the referencing row still holds the value the rule set.
+/// the referencing row still has the value the rule set.
 fn relink(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
     let sql = "SELECT e.table_name, e.key, e.detail FROM softdelete.events e \
                WHERE e.deletion_id = $1 AND e.operation = 'unlink' \

@@ -1,11 +1,11 @@
-//! Retention windows, legal holds and the purge log.
+//! Retention windows, legal holds and the purge log of softdelete.events.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use crate::access;
-use crate::audit::Who;
+use crate::audit::Initiator;
 use crate::catalog;
 use crate::error::{self, UserError};
 use crate::internal;
@@ -48,8 +48,8 @@ thread_local! {
     static FAILED: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Starts a `purge_expired()` run: forgets the deletions earlier runs failed to purge, so that
-/// each run tries them again once.
+/// Starts a `purge_expired()` run by clearing the list of deletions that earlier runs failed to
+/// purge, so that each run tries them again once.
 #[pg_extern(volatile, parallel_unsafe, name = "_purge_expired_start")]
 fn purge_expired_start() {
     FAILED.with(|failed| failed.borrow_mut().clear());
@@ -186,7 +186,7 @@ fn place_hold(table: Option<String>, key: Option<JsonB>, deletion_id: Option<i64
             .hint("Pass the case or request the hold belongs to.")
             .raise()
     }
-    let who = Who::current();
+    let initiator = Initiator::current();
     let insert = "INSERT INTO softdelete.legal_holds (table_name, key, deletion_id, reason, placed_by) \
                   VALUES ($1, $2, $3, $4, $5) RETURNING hold_id";
     let event = "INSERT INTO softdelete.events \
@@ -197,15 +197,15 @@ fn place_hold(table: Option<String>, key: Option<JsonB>, deletion_id: Option<i64
     let hold_id = internal::as_extension_owner(owner, || {
         Spi::connect_mut(|client| {
             let args: Vec<DatumWithOid> =
-                vec![table.clone().into(), key.clone().map(JsonB).into(), deletion_id.into(), reason.into(), who.actor.clone().into()];
+                vec![table.clone().into(), key.clone().map(JsonB).into(), deletion_id.into(), reason.into(), initiator.actor.clone().into()];
             let rows = error::spi("retention::place_hold", client.update(insert, None, &args));
             let hold_id = rows.first().get_one::<i64>().ok().flatten().unwrap_or(0);
             let args: Vec<DatumWithOid> = vec![
                 table.clone().into(),
                 key.clone().map(JsonB).into(),
                 deletion_id.into(),
-                who.actor.clone().into(),
-                who.role.clone().into(),
+                initiator.actor.clone().into(),
+                initiator.role.clone().into(),
                 reason.into(),
                 hold_id.into(),
             ];
@@ -221,7 +221,7 @@ fn place_hold(table: Option<String>, key: Option<JsonB>, deletion_id: Option<i64
 #[pg_extern(volatile, parallel_unsafe)]
 fn release_hold(hold_id: i64) {
     require_purger("manage legal holds");
-    let who = Who::current();
+    let initiator = Initiator::current();
     let delete = "DELETE FROM softdelete.legal_holds WHERE hold_id = $1 RETURNING table_name, key, deletion_id";
     let event = "INSERT INTO softdelete.events \
                    (operation, table_name, key, deletion_id, actor, role_name, reason, detail, application_name, client_addr) \
@@ -236,9 +236,9 @@ fn release_hold(hold_id: i64) {
                 row.get::<String>(1).ok().flatten().into(),
                 row.get::<JsonB>(2).ok().flatten().into(),
                 row.get::<i64>(3).ok().flatten().into(),
-                who.actor.clone().into(),
-                who.role.clone().into(),
-                who.reason.clone().into(),
+                initiator.actor.clone().into(),
+                initiator.role.clone().into(),
+                initiator.reason.clone().into(),
                 hold_id.into(),
             ];
             error::spi("retention::release_hold", client.update(event, None, &args));
