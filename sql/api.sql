@@ -91,6 +91,23 @@ AS $$ SELECT softdelete._hold_row(tbl::oid, pg_catalog.to_jsonb(key), reason) $$
 COMMENT ON FUNCTION softdelete.hold(regclass, anyelement, text) IS
     'Places a legal hold on one row: no path can purge it until softdelete.release_hold()';
 
+-- The audit trail, one row per event: the rows of event_log, and one row per key of every
+-- batch in event_batches (see schema.sql).
+CREATE VIEW softdelete.events AS
+SELECT l.event_id, l.operation, l.table_name, l.key, l.deletion_id, l.occurred_at, l.recorded_at,
+       l.actor, l.role_name, l.reason, l.via_constraint, l.detail, l.transaction_id,
+       l.application_name, l.client_addr
+FROM softdelete.event_log l
+UNION ALL
+SELECT b.event_id + k.n - 1, b.operation, b.table_name, k.key::jsonb, b.deletion_id, b.occurred_at,
+       b.recorded_at, b.actor, b.role_name, b.reason, b.via_constraint, NULL::jsonb,
+       b.transaction_id, b.application_name, b.client_addr
+FROM softdelete.event_batches b
+CROSS JOIN LATERAL pg_catalog.unnest(b.keys) WITH ORDINALITY AS k(key, n);
+GRANT SELECT ON softdelete.events TO softdelete_viewer;
+COMMENT ON VIEW softdelete.events IS
+    'The audit trail: one row per deleted, restored, purged, unlinked or anonymized row, and per legal hold and truncate';
+
 -- Every soft-deleted row that can be restored now, with who deleted it, when and why, and
 -- when retention will purge it.
 CREATE VIEW softdelete.recycle_bin AS
@@ -353,7 +370,8 @@ BEGIN
     LOOP
         SELECT format('%I.%I', n.nspname, c.relname) INTO broken
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = managed.relid;
-        UPDATE softdelete.events SET table_name = broken WHERE table_name = managed.table_name;
+        UPDATE softdelete.event_log SET table_name = broken WHERE table_name = managed.table_name;
+        UPDATE softdelete.event_batches SET table_name = broken WHERE table_name = managed.table_name;
         UPDATE softdelete.legal_holds SET table_name = broken WHERE table_name = managed.table_name;
         UPDATE softdelete.managed_tables SET table_name = broken WHERE relid = managed.relid;
     END LOOP;

@@ -56,34 +56,40 @@ CREATE TABLE softdelete.foreign_key_overrides (
     PRIMARY KEY (child_table, constraint_name)
 );
 
--- The audit trail: one row per deleted, restored or purged row.
-CREATE TABLE softdelete.events (
-    -- a cached identity: bulk deletes write one event per row, and a sequence call per row with
-    -- the default cache of 1 doubled the cost of writing them
-    event_id         bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000) PRIMARY KEY,
-    -- delete, restore, purge; unlink and relink for referencing rows that a SET NULL or
-    -- SET DEFAULT rule changed and a restore put back; anonymize; hold and release for legal
-    -- holds; truncate. Only the extension writes this table, so there is no CHECK constraint:
-    -- PostgreSQL rebuilt its expression for every statement that wrote events, about 6% of a
-    -- single-row soft delete (measured with perf, see docs/benchmarks.md).
+-- The audit trail. `softdelete.events` (a view, in api.sql) shows one row per deleted,
+-- restored or purged row. Those row events are stored in batches: one row of event_batches
+-- holds the keys of up to 65,536 rows that one statement changed in one table and deletion,
+-- with the context they share. A bulk delete then writes a few rows instead of one per deleted
+-- row, which is what keeps it close to the cost of a plain UPDATE (docs/benchmarks.md). Every
+-- other event is one row of event_log.
+
+-- Event ids. A batch takes one value and its row events use the next 65,535 numbers as well,
+-- so ids are unique across both tables and grow in the order the events were written.
+CREATE SEQUENCE softdelete.event_id_seq AS bigint INCREMENT BY 65536;
+
+CREATE TABLE softdelete.event_log (
+    event_id         bigint PRIMARY KEY DEFAULT pg_catalog.nextval('softdelete.event_id_seq'),
+    -- unlink and relink for referencing rows that a SET NULL or SET DEFAULT rule changed and a
+    -- restore put back; anonymize; hold and release for legal holds; truncate. Only the
+    -- extension writes this table, so there is no CHECK constraint: PostgreSQL rebuilds its
+    -- expression for every statement that writes the table.
     operation        text NOT NULL,
     -- schema-qualified name of the table when the event happened
     table_name       text NOT NULL,
     -- primary key of the row as {"column": value}; NULL only for 'truncate'
     key              jsonb,
-    -- the deletion the event belongs to (for a restore: the deletion it undid)
+    -- the deletion the event belongs to
     deletion_id      bigint,
-    -- the start of the transaction, equal to the deleted_at the delete stamped
+    -- the start of the transaction
     occurred_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    -- when the event was written; a row's history across sessions reads in this order, because
-    -- operations on one row wait for each other, while event ids are drawn in cached blocks
+    -- when the event was written; a row's history across sessions reads in this order
     recorded_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     -- softdelete.actor when the application set it, else role_name
     actor            text NOT NULL,
     -- the database role whose privileges were in effect (current_user)
     role_name        name NOT NULL,
     reason           text,
-    -- the foreign key a cascade followed to reach the row; NULL for rows the statement named
+    -- the foreign key a cascade followed to reach the row
     via_constraint   text,
     -- unlink and relink: {"constraint": ..., "old": {...}, "new": {...}}
     detail           jsonb,
@@ -91,24 +97,58 @@ CREATE TABLE softdelete.events (
     application_name text,
     client_addr      inet
 );
--- Restore, purge, the recycle bin and retention find events by deletion id. Lookups by key
--- are needed only for the row images that purge and anonymize erase, so that index is partial:
--- a full (table_name, key) index made every bulk delete about twice as slow.
-CREATE INDEX events_deletion_idx ON softdelete.events (deletion_id);
-CREATE INDEX events_row_images_idx ON softdelete.events (table_name, key)
+-- Lookups by key are needed only for the row images that purge and anonymize erase.
+CREATE INDEX event_log_deletion_idx ON softdelete.event_log (deletion_id);
+CREATE INDEX event_log_row_images_idx ON softdelete.event_log (table_name, key)
     WHERE operation IN ('unlink', 'relink');
+
+CREATE TABLE softdelete.event_batches (
+    -- the event id of the first row; row n of the batch has event_id + n - 1
+    event_id         bigint PRIMARY KEY DEFAULT pg_catalog.nextval('softdelete.event_id_seq'),
+    -- delete, restore or purge
+    operation        text NOT NULL,
+    table_name       text NOT NULL,
+    -- the primary keys of the rows, each the text of a JSON object {"column": value}
+    keys             text[] NOT NULL,
+    -- the deletion the rows belong to (for a restore: the deletion it undid)
+    deletion_id      bigint,
+    -- the start of the transaction, equal to the deleted_at the delete stamped
+    occurred_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    recorded_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor            text NOT NULL,
+    role_name        name NOT NULL,
+    reason           text,
+    -- the foreign key a cascade followed to reach the rows; NULL for rows the statement named
+    via_constraint   text,
+    transaction_id   xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    application_name text,
+    client_addr      inet
+);
+-- The keys of a batch are one large array, compressed when it is stored. lz4, where the server
+-- has it, compresses several times faster than PostgreSQL's default pglz.
+DO $compression$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_settings
+               WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+        ALTER TABLE softdelete.event_batches ALTER COLUMN keys SET COMPRESSION lz4;
+    END IF;
+END
+$compression$;
+-- Restore, purge, the recycle bin and retention find events by deletion id.
+CREATE INDEX event_batches_deletion_idx ON softdelete.event_batches (deletion_id);
 
 -- Every DELETE statement on a managed table is one deletion with an id from this sequence.
 CREATE SEQUENCE softdelete.deletion_seq AS bigint;
 
 -- pg_dump keeps the configuration and the audit trail.
 SELECT pg_catalog.pg_extension_config_dump('softdelete.managed_tables', '');
-SELECT pg_catalog.pg_extension_config_dump('softdelete.events', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.event_log', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.event_batches', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.foreign_key_overrides', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.personal_columns', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.legal_holds', '');
 -- The identity sequences too, or a restored database would hand out event and hold ids again.
-SELECT pg_catalog.pg_extension_config_dump('softdelete.events_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('softdelete.event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.legal_holds_hold_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('softdelete.deletion_seq', '');
 
@@ -132,14 +172,13 @@ COMMENT ON ROLE softdelete_restorer IS 'pg_softdelete: may call softdelete.resto
 COMMENT ON ROLE softdelete_purger IS 'pg_softdelete: may call softdelete.purge()';
 
 GRANT USAGE ON SCHEMA softdelete TO PUBLIC;
-REVOKE ALL ON softdelete.managed_tables, softdelete.events, softdelete.foreign_key_overrides,
+REVOKE ALL ON softdelete.managed_tables, softdelete.event_log, softdelete.event_batches, softdelete.foreign_key_overrides,
               softdelete.personal_columns, softdelete.legal_holds FROM PUBLIC;
 GRANT SELECT ON softdelete.managed_tables, softdelete.foreign_key_overrides,
                 softdelete.personal_columns TO PUBLIC;
 GRANT SELECT ON softdelete.legal_holds TO softdelete_viewer;
-GRANT SELECT ON softdelete.events TO softdelete_viewer;
 -- Soft-deleting statements of any role draw their deletion id from the sequence.
 GRANT USAGE ON SEQUENCE softdelete.deletion_seq TO PUBLIC;
 -- pg_dump reads the positions of the dumped sequences; they reveal nothing but counts.
-GRANT SELECT ON SEQUENCE softdelete.deletion_seq, softdelete.events_event_id_seq,
+GRANT SELECT ON SEQUENCE softdelete.deletion_seq, softdelete.event_id_seq,
                          softdelete.legal_holds_hold_id_seq TO PUBLIC;

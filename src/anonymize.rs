@@ -132,11 +132,11 @@ fn anonymize(relid: pg_sys::Oid, key: Option<JsonB>) -> i64 {
 /// events.
 fn record(client: &mut pgrx::spi::SpiClient<'_>, row: &KeyedRow, key: &serde_json::Value, columns: &[String]) {
     let initiator = Initiator::current();
-    let insert = "INSERT INTO softdelete.events \
+    let insert = "INSERT INTO softdelete.event_log \
                     (operation, table_name, key, actor, role_name, reason, detail, application_name, client_addr) \
                   VALUES ('anonymize', $1, $2, $3, $4, $5, pg_catalog.jsonb_build_object('columns', $6::text[]), \
                           pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";
-    let redact = "UPDATE softdelete.events \
+    let redact = "UPDATE softdelete.event_log \
                   SET detail = detail #- ARRAY['old', c] #- ARRAY['new', c] \
                   FROM pg_catalog.unnest($3::text[]) AS c \
                   WHERE table_name = $1 AND key = $2 AND detail IS NOT NULL \

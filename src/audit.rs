@@ -61,6 +61,9 @@ struct Expected {
     initiator: Initiator,
     /// The foreign key a cascade followed to reach the table; None for the statement's own table.
     via: Option<String>,
+    /// True for a DELETE that the planner hook turned into an UPDATE: its row events are
+    /// captured while it runs (`capture.rs`), and the trigger only applies the foreign keys.
+    captured: bool,
 }
 
 thread_local! {
@@ -75,9 +78,25 @@ pub fn expect(relid: pg_sys::Oid, operation: Operation, deletion_id: i64) {
 
 /// Like [`expect`], for a change made on behalf of `who`, reached through foreign key `via`.
 pub fn expect_via(relid: pg_sys::Oid, operation: Operation, deletion_id: i64, initiator: Initiator, via: Option<String>) {
+    register(Expected { subtransaction: 0, relid, operation, deletion_id, initiator, via, captured: false });
+}
+
+fn register(mut entry: Expected) {
     // SAFETY: reads backend-local transaction state.
-    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
-    EXPECTED.with(|expected| expected.borrow_mut().push(Expected { subtransaction, relid, operation, deletion_id, initiator, via }));
+    entry.subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    EXPECTED.with(|expected| expected.borrow_mut().push(entry));
+}
+
+/// The initiator of the soft delete that the planner hook started for deletion `deletion_id`
+/// of `relid` and that has not finished yet; None when there is none.
+pub fn captured_initiator(relid: pg_sys::Oid, deletion_id: i64) -> Option<Initiator> {
+    EXPECTED.with(|expected| {
+        expected
+            .borrow()
+            .iter()
+            .find(|entry| entry.captured && entry.relid == relid && entry.deletion_id == deletion_id)
+            .map(|entry| entry.initiator.clone())
+    })
 }
 
 fn take_expected(relid: pg_sys::Oid) -> Vec<Expected> {
@@ -140,7 +159,8 @@ pub fn register_callbacks() {
 #[pg_extern(volatile, parallel_unsafe, name = "_begin_deletion")]
 fn begin_deletion(relid: pg_sys::Oid) -> i64 {
     let id = next_deletion_id();
-    expect(relid, Operation::Delete, id);
+    let initiator = Initiator::current();
+    register(Expected { subtransaction: 0, relid, operation: Operation::Delete, deletion_id: id, initiator, via: None, captured: true });
     id
 }
 
@@ -178,16 +198,24 @@ fn _audit_trigger<'a>(
     let (rows, expected) = match trigger.op()? {
         PgTriggerOperation::Update => {
             let expected = take_expected(relid);
-            match trigger.new_transition_table_name()? {
-                Some(rows) if !expected.is_empty() => (rows, expected),
-                _ => return Ok(None),
+            if expected.is_empty() {
+                return Ok(None);
             }
+            (trigger.new_transition_table_name()?, expected)
         }
         PgTriggerOperation::Delete => match trigger.old_transition_table_name()? {
-            Some(rows) => (rows, Vec::new()),
+            Some(rows) => (Some(rows), Vec::new()),
             None => return Ok(None),
         },
         _ => return Ok(None),
+    };
+    // A soft delete on a table that no foreign key references runs without the transition
+    // table (`capture.rs`); its events are written already and there is nothing to cascade.
+    let Some(rows) = rows else {
+        for entry in expected.iter().filter(|entry| entry.captured) {
+            crate::capture::take_count(relid, entry.deletion_id);
+        }
+        return Ok(None);
     };
     let table = catalog::qualified_name(relid);
     let trigger_data = trigger.trigger_data() as *const pg_sys::TriggerData as *mut pg_sys::TriggerData;
@@ -202,7 +230,11 @@ fn _audit_trigger<'a>(
             privacy::redact_events(client, &statement.as_purged());
         }
         for entry in &expected {
-            let marked = write_events(client, &statement, entry.operation, Some(entry.deletion_id), &entry.initiator, entry.via.as_deref());
+            let marked = if entry.captured {
+                crate::capture::take_count(relid, entry.deletion_id)
+            } else {
+                write_events(client, &statement, entry.operation, Some(entry.deletion_id), &entry.initiator, entry.via.as_deref())
+            };
             // A statement trigger fires also when the statement marked no row; stopping there
             // is what ends a cascade through cycles and self-references.
             if entry.operation == Operation::Delete && marked > 0 {
@@ -252,14 +284,19 @@ fn write_events(
         Operation::Restore => ("NULLIF($6, 0)".to_string(), format!("r.{deleted_at} IS NULL")),
         Operation::Purge => (format!("r.{deletion_id}"), "$6::bigint IS NULL".to_string()),
     };
+    let (key_text, prefixes) = key_text_sql(&keys, 8);
+    // One batch per deletion and 65,536 rows; the window numbers the rows for the split.
     let sql = format!(
-        "INSERT INTO softdelete.events \
-           (operation, table_name, key, deletion_id, actor, role_name, reason, via_constraint, \
+        "INSERT INTO softdelete.event_batches \
+           (operation, table_name, keys, deletion_id, actor, role_name, reason, via_constraint, \
             application_name, client_addr) \
-         SELECT $1, $2, {key}, {deletion_sql}, $3, $4, $5, $7, \
+         SELECT $1, $2, pg_catalog.array_agg(s.key), s.deletion_id, $3, $4, $5, $7, \
                 pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr() \
-         FROM {rows} r WHERE {filter}",
-        key = key_object_sql(&keys, 8),
+         FROM (SELECT {key_text} AS key, {deletion_sql} AS deletion_id, \
+                      (pg_catalog.row_number() OVER () - 1) / {BATCH_ROWS} AS batch \
+               FROM {rows} r WHERE {filter}) s \
+         GROUP BY s.deletion_id, s.batch \
+         RETURNING pg_catalog.cardinality(keys)",
         rows = spi::quote_identifier(statement.rows),
     );
     let mut args: Vec<DatumWithOid> = vec![
@@ -271,10 +308,67 @@ fn write_events(
         deletion.into(),
         via.map(str::to_string).into(),
     ];
-    args.extend(keys.iter().map(|key| DatumWithOid::from(key.name.clone())));
+    args.extend(prefixes.into_iter().map(DatumWithOid::from));
     let owner = catalog::extension_owner();
     let cache_key = format!("{}:{}:{sql}", statement.relid.to_u32(), catalog::generation(statement.relid));
     internal::as_extension_owner(owner, || execute_prepared(client, &cache_key, &sql, &args))
+}
+
+/// The most row events one row of `softdelete.event_batches` holds. The sequence of event ids
+/// counts in steps of this size (schema.sql).
+pub const BATCH_ROWS: usize = 65536;
+
+/// How a key column's value becomes JSON in the text of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// smallint, integer, bigint: the value's text is the JSON number.
+    Integer,
+    /// another built-in type: `to_json(value)`, as `jsonb_build_object()` would write it.
+    Json,
+    /// a user-defined type: the output function's text as a JSON string.
+    Output,
+}
+
+impl KeyKind {
+    pub fn of(key: &KeyColumn) -> KeyKind {
+        match key.type_sql.as_str() {
+            "pg_catalog.int2" | "pg_catalog.int4" | "pg_catalog.int8" => KeyKind::Integer,
+            _ if key.builtin => KeyKind::Json,
+            _ => KeyKind::Output,
+        }
+    }
+}
+
+/// The text of the JSON object `{"column": value, ...}` of a row's key, as SQL over the row
+/// alias `r`, and the values of its parameters from `first_param` on: the text before each
+/// value (`{"id": `). The capture of soft deletes (`capture.rs`) writes the same text.
+///
+/// This SQL also runs with the extension owner's privileges, so a value of a user-defined type
+/// goes through `format('%s', ...)`, which calls the type's output function (only a superuser
+/// can define one), and never through a cast, which the type's owner may have defined.
+pub fn key_text_sql(keys: &[KeyColumn], first_param: usize) -> (String, Vec<String>) {
+    let mut parts = Vec::new();
+    let mut prefixes = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let column = format!("r.{}", spi::quote_identifier(&key.name));
+        let value = match KeyKind::of(key) {
+            KeyKind::Integer => format!("{column}::pg_catalog.text"),
+            KeyKind::Json => format!("pg_catalog.to_json({column})::pg_catalog.text"),
+            KeyKind::Output => format!("pg_catalog.to_json(pg_catalog.format('%s', {column}))::pg_catalog.text"),
+        };
+        parts.push(format!("${}::pg_catalog.text", first_param + i));
+        parts.push(value);
+        prefixes.push(key_prefix(i, &key.name));
+    }
+    parts.push("'}'".to_string());
+    (format!("pg_catalog.concat({})", parts.join(", ")), prefixes)
+}
+
+/// The JSON text before the value of key column number `position` (from 0): `{"id": ` for
+/// the first column, `, "b": ` for the others.
+pub fn key_prefix(position: usize, name: &str) -> String {
+    let quoted = serde_json::Value::String(name.to_string()).to_string();
+    if position == 0 { format!("{{{quoted}: ") } else { format!(", {quoted}: ") }
 }
 
 thread_local! {
@@ -289,7 +383,8 @@ thread_local! {
 }
 
 /// Executes `sql` through a kept prepared statement, preparing it first when this backend has
-/// not yet. Call it with `search_path` pinned. Returns the number of rows processed.
+/// not yet. Call it with `search_path` pinned. Returns the sum of the first column of the rows
+/// it returns: the number of row events written.
 fn execute_prepared(client: &mut SpiClient<'_>, cache_key: &str, sql: &str, args: &[DatumWithOid<'_>]) -> usize {
     let known = PREPARED.with(|prepared| prepared.borrow().contains_key(cache_key));
     if !known {
@@ -303,7 +398,8 @@ fn execute_prepared(client: &mut SpiClient<'_>, cache_key: &str, sql: &str, args
         let Some(statement) = prepared.get(cache_key) else {
             error::internal("audit::execute_prepared", "prepared statement missing")
         };
-        error::spi("audit::execute_prepared", client.update(statement, None, args)).len()
+        let rows = error::spi("audit::execute_prepared", client.update(statement, None, args));
+        rows.map(|row| row.get::<i32>(1).ok().flatten().unwrap_or(0).max(0) as usize).sum()
     })
 }
 
@@ -317,7 +413,7 @@ pub fn record_unlinks(
     keys: Vec<pgrx::JsonB>,
     details: Vec<pgrx::JsonB>,
 ) {
-    let sql = "INSERT INTO softdelete.events \
+    let sql = "INSERT INTO softdelete.event_log \
                  (operation, table_name, key, deletion_id, actor, role_name, reason, detail, \
                   application_name, client_addr) \
                SELECT 'unlink', $1, k.key, $2, $3, $4, $5, k.detail, \
@@ -360,7 +456,7 @@ pub fn key_object_sql(keys: &[KeyColumn], first_param: usize) -> String {
 
 /// Records a TRUNCATE allowed by `softdelete.allow_hard_delete` (one event, without a key).
 pub fn record_truncate(table: &str) {
-    let sql = "INSERT INTO softdelete.events \
+    let sql = "INSERT INTO softdelete.event_log \
                  (operation, table_name, key, actor, role_name, reason, application_name, client_addr) \
                VALUES ('truncate', $1, NULL, $2, $3, $4, \
                        pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";
@@ -381,7 +477,7 @@ pub fn record_truncate(table: &str) {
 /// Records that a restore put back a value that a SET NULL or SET DEFAULT rule had changed.
 pub fn record_relink(client: &mut SpiClient<'_>, table: &str, deletion_id: i64, key: pgrx::JsonB, detail: pgrx::JsonB) {
     let initiator = Initiator::current();
-    let sql = "INSERT INTO softdelete.events \
+    let sql = "INSERT INTO softdelete.event_log \
                  (operation, table_name, key, deletion_id, actor, role_name, reason, detail, \
                   application_name, client_addr) \
                VALUES ('relink', $1, $2, $3, $4, $5, $6, $7, \

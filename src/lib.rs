@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 mod access;
 mod anonymize;
 mod audit;
+mod capture;
 mod cascade;
 mod catalog;
 mod disable;
@@ -50,6 +51,7 @@ pub extern "C-unwind" fn _PG_init() {
     catalog::register_callbacks();
     visibility::register_callbacks();
     audit::register_callbacks();
+    capture::install();
     cascade::register_callbacks();
 }
 

@@ -89,14 +89,14 @@ fn first_hold(client: &SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> O
 /// of those are the removed rows' referenced keys (an email address, when a foreign key
 /// references it).
 pub fn redact_events(client: &mut SpiClient<'_>, purged: &PurgedRows<'_>) {
-    let row_images = "SELECT EXISTS (SELECT FROM softdelete.events \
+    let row_images = "SELECT EXISTS (SELECT FROM softdelete.event_log \
                       WHERE operation IN ('unlink', 'relink') AND detail IS NOT NULL)";
     if !any_row(row_images) {
         return;
     }
     let keys = catalog::primary_key(purged.relid);
     let sql = format!(
-        "UPDATE softdelete.events SET detail = NULL \
+        "UPDATE softdelete.event_log SET detail = NULL \
          WHERE operation IN ('unlink', 'relink') AND detail IS NOT NULL \
            AND ((table_name = $1 AND key IN ({keys})) \
                 OR deletion_id IN (SELECT r.{deletion_id} FROM {rows} r))",

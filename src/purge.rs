@@ -136,14 +136,16 @@ fn dry_run(purge: impl FnOnce(&mut SpiClient<'_>)) -> Vec<(String, JsonB)> {
     internal::in_rolled_back_subtransaction(|| {
         Spi::connect_mut(|client| {
             error::spi("purge::dry_run", client.update(quiet, None, &[]));
-            let before = "SELECT coalesce(max(event_id), 0) FROM softdelete.events";
+            let before = "SELECT greatest((SELECT max(event_id) FROM softdelete.event_log), \
+                                   (SELECT max(event_id) FROM softdelete.event_batches), 0)";
             let last: i64 = internal::as_extension_owner(owner, || {
                 client.select(before, None, &[]).ok().and_then(|rows| rows.first().get_one::<i64>().ok().flatten())
             })
             .unwrap_or(0);
             purge(client);
-            let sql = "SELECT table_name, key FROM softdelete.events \
-                       WHERE event_id > $1 AND operation = 'purge' ORDER BY event_id";
+            let sql = "SELECT b.table_name, k.key::jsonb FROM softdelete.event_batches b \
+                       CROSS JOIN LATERAL pg_catalog.unnest(b.keys) WITH ORDINALITY AS k(key, n) \
+                       WHERE b.event_id > $1 AND b.operation = 'purge' ORDER BY b.event_id, k.n";
             internal::as_extension_owner(owner, || {
                 let rows = error::spi("purge::dry_run", client.select(sql, None, &[last.into()]));
                 rows.filter_map(|row| Some((row.get::<String>(1).ok()??, row.get::<JsonB>(2).ok()??))).collect()

@@ -136,9 +136,9 @@ fn restore_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
 /// Puts back the values that SET NULL and SET DEFAULT rules changed in this deletion, where
 /// the referencing row still has the value the rule set.
 fn relink(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
-    let sql = "SELECT e.table_name, e.key, e.detail FROM softdelete.events e \
+    let sql = "SELECT e.table_name, e.key, e.detail FROM softdelete.event_log e \
                WHERE e.deletion_id = $1 AND e.operation = 'unlink' \
-                 AND NOT EXISTS (SELECT FROM softdelete.events r \
+                 AND NOT EXISTS (SELECT FROM softdelete.event_log r \
                                   WHERE r.deletion_id = e.deletion_id AND r.operation = 'relink' \
                                     AND r.table_name = e.table_name AND r.key = e.key) \
                ORDER BY e.event_id";

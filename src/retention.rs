@@ -189,7 +189,7 @@ fn place_hold(table: Option<String>, key: Option<JsonB>, deletion_id: Option<i64
     let initiator = Initiator::current();
     let insert = "INSERT INTO softdelete.legal_holds (table_name, key, deletion_id, reason, placed_by) \
                   VALUES ($1, $2, $3, $4, $5) RETURNING hold_id";
-    let event = "INSERT INTO softdelete.events \
+    let event = "INSERT INTO softdelete.event_log \
                    (operation, table_name, key, deletion_id, actor, role_name, reason, detail, application_name, client_addr) \
                  VALUES ('hold', coalesce($1, ''), $2, $3, $4, $5, $6, pg_catalog.jsonb_build_object('hold_id', $7::bigint), \
                          pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";
@@ -223,7 +223,7 @@ fn release_hold(hold_id: i64) {
     require_purger("manage legal holds");
     let initiator = Initiator::current();
     let delete = "DELETE FROM softdelete.legal_holds WHERE hold_id = $1 RETURNING table_name, key, deletion_id";
-    let event = "INSERT INTO softdelete.events \
+    let event = "INSERT INTO softdelete.event_log \
                    (operation, table_name, key, deletion_id, actor, role_name, reason, detail, application_name, client_addr) \
                  VALUES ('release', coalesce($1, ''), $2, $3, $4, $5, $6, pg_catalog.jsonb_build_object('hold_id', $7::bigint), \
                          pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";

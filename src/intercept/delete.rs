@@ -3,6 +3,7 @@
 use pgrx::pg_sys;
 
 use super::nodes;
+use crate::audit::KeyKind;
 use crate::catalog::Managed;
 
 /// Turns the DELETE `query` into
@@ -63,6 +64,60 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
     }
 
     mark_updated_columns(query, rte, managed);
+    capture_marked_rows(query, relid, relation_index, managed);
+}
+
+/// Adds the check option through which the executor hands every row the statement marks to
+/// `softdelete._capture_deleted()`, which collects the row's key for the audit trail
+/// (`capture.rs`). A check option of the kind views use is evaluated once per changed row,
+/// after the row is written, and never for a row the statement skipped.
+unsafe fn capture_marked_rows(query: *mut pg_sys::Query, relid: pg_sys::Oid, relation_index: i32, managed: &Managed) {
+    let keys = crate::catalog::primary_key(relid);
+    let mut key_vars = Vec::new();
+    for key in &keys {
+        let name = std::ffi::CString::new(key.name.as_str()).unwrap_or_default();
+        let attnum = pg_sys::get_attnum(relid, name.as_ptr());
+        if attnum == pg_sys::InvalidAttrNumber as i16 {
+            crate::error::internal("intercept::capture_marked_rows", format!("key column {} not found", key.name));
+        }
+        let mut type_oid = pg_sys::InvalidOid;
+        let mut typmod = -1;
+        let mut collation = pg_sys::InvalidOid;
+        pg_sys::get_atttypetypmodcoll(relid, attnum, &mut type_oid, &mut typmod, &mut collation);
+        let var = pg_sys::makeVar(relation_index as _, attnum, type_oid, typmod, collation, 0) as *mut pg_sys::Expr;
+        key_vars.push((var, type_oid, KeyKind::of(key)));
+    }
+    // A single integer column is passed as bigint; other keys as the JSON text of each value,
+    // written as audit::key_text_sql() writes it in SQL.
+    let to_json = pg_sys::Oid::from(pg_sys::F_TO_JSON);
+    let key = match key_vars.as_slice() {
+        [(var, type_oid, _)] if *type_oid == pg_sys::INT8OID => (*var, pg_sys::INT8OID),
+        [(var, type_oid, _)] if *type_oid == pg_sys::INT4OID => (nodes::call_one(pg_sys::Oid::from(pg_sys::F_INT8_INT4), pg_sys::INT8OID, *var), pg_sys::INT8OID),
+        [(var, type_oid, _)] if *type_oid == pg_sys::INT2OID => (nodes::call_one(pg_sys::Oid::from(pg_sys::F_INT8_INT2), pg_sys::INT8OID, *var), pg_sys::INT8OID),
+        _ => {
+            let values = key_vars
+                .iter()
+                .map(|(var, _, kind)| match kind {
+                    KeyKind::Integer => nodes::as_text(*var),
+                    KeyKind::Json => nodes::as_text(nodes::call_one(to_json, pg_sys::JSONOID, *var)),
+                    KeyKind::Output => nodes::as_text(nodes::call_one(to_json, pg_sys::JSONOID, nodes::as_text(*var))),
+                })
+                .collect();
+            (nodes::text_array(values), pg_sys::TEXTARRAYOID)
+        }
+    };
+    let capture = nodes::extension_function(c"_capture_deleted", &[pg_sys::OIDOID, pg_sys::INT8OID, pg_sys::INT8OID, key.1]);
+    let mut args = std::ptr::null_mut();
+    for arg in [
+        nodes::oid_const(relid),
+        nodes::marker_var(relation_index, &managed.deletion_id, pg_sys::INT8OID),
+        nodes::int8_const(crate::capture::token()),
+        key.0,
+    ] {
+        args = pg_sys::lappend(args, arg as *mut std::ffi::c_void);
+    }
+    let option = nodes::view_check_option(c"softdelete_capture", nodes::call(capture, pg_sys::BOOLOID, args));
+    (*query).withCheckOptions = pg_sys::lappend((*query).withCheckOptions, option as *mut std::ffi::c_void);
 }
 
 /// Records the marker columns as updated, which UPDATE OF triggers and the executor's index

@@ -62,6 +62,54 @@ pub unsafe fn scalar_subquery(expr: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
     sublink as *mut pg_sys::Expr
 }
 
+/// A call of a function of one argument.
+pub unsafe fn call_one(funcid: pg_sys::Oid, result_type: pg_sys::Oid, arg: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
+    call(funcid, result_type, pg_sys::lappend(std::ptr::null_mut(), arg as *mut std::ffi::c_void))
+}
+
+/// `expr` converted to text by its type's output function.
+pub unsafe fn as_text(expr: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
+    let coerce = make_node::<pg_sys::CoerceViaIO>(pg_sys::NodeTag::T_CoerceViaIO);
+    (*coerce).arg = expr;
+    (*coerce).resulttype = pg_sys::TEXTOID;
+    (*coerce).resultcollid = pg_sys::DEFAULT_COLLATION_OID;
+    (*coerce).coerceformat = pg_sys::CoercionForm::COERCE_EXPLICIT_CAST;
+    (*coerce).location = -1;
+    coerce as *mut pg_sys::Expr
+}
+
+/// `ARRAY[e1, e2, ...]` of text expressions.
+pub unsafe fn text_array(elements: Vec<*mut pg_sys::Expr>) -> *mut pg_sys::Expr {
+    let array = make_node::<pg_sys::ArrayExpr>(pg_sys::NodeTag::T_ArrayExpr);
+    (*array).array_typeid = pg_sys::TEXTARRAYOID;
+    (*array).array_collid = pg_sys::DEFAULT_COLLATION_OID;
+    (*array).element_typeid = pg_sys::TEXTOID;
+    let mut list = std::ptr::null_mut();
+    for element in elements {
+        list = pg_sys::lappend(list, element as *mut std::ffi::c_void);
+    }
+    (*array).elements = list;
+    (*array).multidims = false;
+    (*array).location = -1;
+    array as *mut pg_sys::Expr
+}
+
+/// A check option of the kind a view's WITH CHECK OPTION adds, with `qual` as its condition.
+pub unsafe fn view_check_option(name: &std::ffi::CStr, qual: *mut pg_sys::Expr) -> *mut pg_sys::WithCheckOption {
+    let option = make_node::<pg_sys::WithCheckOption>(pg_sys::NodeTag::T_WithCheckOption);
+    (*option).kind = pg_sys::WCOKind::WCO_VIEW_CHECK;
+    (*option).relname = pg_sys::pstrdup(name.as_ptr());
+    (*option).polname = std::ptr::null_mut();
+    (*option).qual = qual as *mut pg_sys::Node;
+    (*option).cascaded = false;
+    option
+}
+
+/// A bigint constant.
+pub unsafe fn int8_const(value: i64) -> *mut pg_sys::Expr {
+    pg_sys::makeConst(pg_sys::INT8OID, -1, pg_sys::InvalidOid, 8, pg_sys::Datum::from(value), false, true) as *mut pg_sys::Expr
+}
+
 /// An oid constant.
 pub unsafe fn oid_const(value: pg_sys::Oid) -> *mut pg_sys::Expr {
     pg_sys::makeConst(

@@ -109,7 +109,7 @@ cat "$PROFILE_DIR/explain.txt"
 log "perf record of the DELETE of $rows rows"
 sql_run postgres "SELECT bench_util.create_items('w1_managed', $rows, 'managed')"
 prepare_tables w1_managed
-sql_run postgres "TRUNCATE softdelete.events"
+sql_run postgres "TRUNCATE softdelete.event_log, softdelete.event_batches"
 checkpoint
 PERF_DATA="$PROFILE_DIR/bulk.data"
 observe_sql bench "DELETE FROM w1_managed WHERE id <= $rows" perf_backend | head -n1 | sed 's/^/elapsed ms: /'

@@ -75,7 +75,7 @@ workload_bulk_delete() {
             sql_run postgres "SELECT bench_util.create_items('w1_$kind', $rows, '$kind')"
         done
         prepare_tables w1_managed w1_plain w1_trigger w1_rule
-        sql_run postgres "TRUNCATE softdelete.events"
+        sql_run postgres "TRUNCATE softdelete.event_log, softdelete.event_batches"
 
         for kind in $(in_turn "$repetition" managed plain trigger rule); do
             checkpoint
@@ -123,7 +123,7 @@ workload_single_row_delete() {
         sql_run postgres "SELECT bench_util.create_items('w4_managed', $rows, 'managed')"
         sql_run postgres "SELECT bench_util.create_items('w4_plain', $rows, 'plain')"
         prepare_tables w4_managed w4_plain
-        sql_run postgres "TRUNCATE softdelete.events"
+        sql_run postgres "TRUNCATE softdelete.event_log, softdelete.event_batches"
 
         for side in $(in_turn "$repetition" managed plain); do
             checkpoint
@@ -243,7 +243,7 @@ workload_memory() {
             sql_run postgres "SELECT bench_util.create_items('w6_managed', $rows, 'managed')"
             sql_run postgres "SELECT bench_util.create_items('w6_plain', $rows, 'plain')"
             prepare_tables w6_managed w6_plain
-            sql_run postgres "TRUNCATE softdelete.events"
+            sql_run postgres "TRUNCATE softdelete.event_log, softdelete.event_batches"
 
             for side in $(in_turn "$repetition" managed plain); do
                 checkpoint
@@ -307,7 +307,7 @@ workload_restore_purge() {
         log "workload 7: restore and purge of $family_rows rows, repetition $repetition of $BENCH_REPEAT"
         sql_run postgres "SELECT bench_util.create_family('w7', $((parents * 2)), true)"
         sql_run postgres "SELECT bench_util.create_family('w7p', $((parents * 2)), false)"
-        sql_run postgres "TRUNCATE softdelete.events"
+        sql_run postgres "TRUNCATE softdelete.event_log, softdelete.event_batches"
         deletion=$(delete_families "$parents")
         expect_eq "delete events of the cascade" "$family_rows" "$(event_count delete)"
 
@@ -331,7 +331,7 @@ workload_restore_purge() {
         for side in $(in_turn "$repetition" purge remove); do
             checkpoint
             case $side in
-                purge) measure_sql purge bench "SELECT sum(softdelete.purge('w7_parent'::regclass, id)) FROM generate_series(1, $parents) AS id" ;;
+                purge) measure_sql purge bench "SELECT softdelete.purge_deletion($deletion)" ;;
                 remove) measure_sql remove bench "DELETE FROM w7p_parent WHERE id <= $parents AND deleted_at IS NOT NULL" ;;
             esac
         done
@@ -353,7 +353,7 @@ workload_restore_purge() {
     ours_cpu=$(median "${purge_cpu[@]}")
     base_cpu=$(median "${remove_cpu[@]}")
     record w7_purge "7. purge vs DELETE CASCADE" "$ours" "$base" ms "$(ratio "$ours" "$base")" "<=" 1.5 \
-        "purge() of each of the $parents parents in one statement vs one DELETE of them; both cascade natively; runs (ms): purge $(each_run "${purge[@]}"), DELETE $(each_run "${remove[@]}")" \
+        "purge_deletion() of the deletion vs one DELETE of its $parents parents with native ON DELETE CASCADE; runs (ms): purge $(each_run "${purge[@]}"), DELETE $(each_run "${remove[@]}")" \
         "$ours_cpu" "$base_cpu" "$(ratio "$ours_cpu" "$base_cpu")"
 }
 

@@ -116,14 +116,14 @@ GROUP BY e.deletion_id ORDER BY e.deletion_id;
 -- Ordinary roles cannot tamper with the audit trail: 42501 for every write.
 SELECT count(*) AS events_before FROM softdelete.events \gset
 SET ROLE app_rw;
-INSERT INTO softdelete.events (operation, table_name, key, actor, role_name)
+INSERT INTO softdelete.event_log (operation, table_name, key, actor, role_name)
 VALUES ('restore', 'audit.orders', '{"id": 1}', 'app_rw', 'app_rw');
 \echo :LAST_ERROR_SQLSTATE
-UPDATE softdelete.events SET actor = 'someone else' WHERE table_name = 'audit.orders';
+UPDATE softdelete.event_batches SET actor = 'someone else' WHERE table_name = 'audit.orders';
 \echo :LAST_ERROR_SQLSTATE
-DELETE FROM softdelete.events WHERE table_name = 'audit.orders';
+DELETE FROM softdelete.event_batches WHERE table_name = 'audit.orders';
 \echo :LAST_ERROR_SQLSTATE
-TRUNCATE softdelete.events;
+TRUNCATE softdelete.event_log;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) - :events_before AS changed_events,

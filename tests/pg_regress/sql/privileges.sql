@@ -102,17 +102,19 @@ SELECT id, deleted_at IS NOT NULL AS deleted, deleted_by FROM memos ORDER BY id;
 SELECT operation, key FROM softdelete.events WHERE table_name = 'privileges.memos' ORDER BY event_id;
 
 -- The audit trail: only the extension writes it, and only softdelete_viewer members read it.
+-- The view softdelete.events reads two tables, event_log and event_batches, which no ordinary
+-- role can write either.
 SET ROLE app_rw;
 SELECT count(*) FROM softdelete.events;
 \echo :LAST_ERROR_SQLSTATE
-INSERT INTO softdelete.events (operation, table_name, key, actor, role_name)
+INSERT INTO softdelete.event_log (operation, table_name, key, actor, role_name)
 VALUES ('delete', 'privileges.accounts', '{"id": 4}', 'forged', 'app_rw');
 \echo :LAST_ERROR_SQLSTATE
-UPDATE softdelete.events SET actor = 'forged';
+UPDATE softdelete.event_batches SET actor = 'forged';
 \echo :LAST_ERROR_SQLSTATE
-DELETE FROM softdelete.events;
+DELETE FROM softdelete.event_log;
 \echo :LAST_ERROR_SQLSTATE
-TRUNCATE softdelete.events;
+TRUNCATE softdelete.event_batches;
 \echo :LAST_ERROR_SQLSTATE
 -- Everyone can read the catalog of managed tables, and only the extension writes it.
 SELECT relid FROM softdelete.managed_tables WHERE relid = 'accounts'::regclass;
@@ -127,9 +129,9 @@ RESET ROLE;
 SET ROLE auditor;
 SELECT operation, key, actor FROM softdelete.events
 WHERE table_name = 'privileges.accounts' ORDER BY event_id;
-DELETE FROM softdelete.events WHERE table_name = 'privileges.accounts';
+DELETE FROM softdelete.event_batches WHERE table_name = 'privileges.accounts';
 \echo :LAST_ERROR_SQLSTATE
-UPDATE softdelete.events SET reason = 'edited' WHERE table_name = 'privileges.accounts';
+UPDATE softdelete.event_log SET reason = 'edited' WHERE table_name = 'privileges.accounts';
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) AS events, count(*) FILTER (WHERE actor = 'forged' OR reason = 'edited') AS tampered

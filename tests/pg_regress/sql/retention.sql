@@ -33,7 +33,8 @@ UNION ALL SELECT 'note', id, deleted_at IS NOT NULL FROM note;
 -- This replaces waiting, so that the test does not depend on the clock.
 CREATE FUNCTION age_deletion(deletion bigint, age interval) RETURNS void
 LANGUAGE sql AS $$
-    UPDATE softdelete.events SET occurred_at = occurred_at - age WHERE deletion_id = deletion;
+    UPDATE softdelete.event_log SET occurred_at = occurred_at - age WHERE deletion_id = deletion;
+    UPDATE softdelete.event_batches SET occurred_at = occurred_at - age WHERE deletion_id = deletion;
     UPDATE retention.account SET deleted_at = deleted_at - age WHERE deletion_id = deletion;
     UPDATE retention.login SET deleted_at = deleted_at - age WHERE deletion_id = deletion;
     UPDATE retention.note SET deleted_at = deleted_at - age WHERE deletion_id = deletion;

@@ -185,10 +185,10 @@ RESET ROLE;
 SET ROLE sec_viewer;
 SELECT label, security.sqlstate_of(statement) AS sqlstate
 FROM (VALUES
-    ('insert events', 'INSERT INTO softdelete.events (operation, table_name, key, actor, role_name) VALUES (''restore'', ''security.ledger'', ''{"id": 3}'', ''x'', ''x'')'),
-    ('update events', 'UPDATE softdelete.events SET actor = ''forged'''),
-    ('delete events', 'DELETE FROM softdelete.events'),
-    ('truncate events', 'TRUNCATE softdelete.events'),
+    ('insert events', 'INSERT INTO softdelete.event_log (operation, table_name, key, actor, role_name) VALUES (''restore'', ''security.ledger'', ''{"id": 3}'', ''x'', ''x'')'),
+    ('update events', 'UPDATE softdelete.event_batches SET actor = ''forged'''),
+    ('delete events', 'DELETE FROM softdelete.event_batches'),
+    ('truncate events', 'TRUNCATE softdelete.event_log, softdelete.event_batches'),
     ('insert managed_tables', 'INSERT INTO softdelete.managed_tables (relid, rls_was_enabled, rls_was_forced) VALUES (''ledger_state'', false, false)'),
     ('update managed_tables', 'UPDATE softdelete.managed_tables SET retention = ''0 seconds'''),
     ('delete managed_tables', 'DELETE FROM softdelete.managed_tables'),

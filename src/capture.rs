@@ -1,0 +1,427 @@
+//! Row events of soft deletes, collected while the UPDATE runs.
+//!
+//! The planner hook adds a check option to the UPDATE that a soft delete becomes (`intercept`).
+//! PostgreSQL evaluates a check option of the kind views use once for every row the statement
+//! actually changed, after the row is written; a row skipped because a concurrent transaction
+//! changed it first is never passed. The option's expression calls
+//! `softdelete._capture_deleted()` with the deletion id the row received and its primary key,
+//! and returns true. This module keeps those keys in memory and writes them to
+//! `softdelete.event_batches`, one row per at most 65,536 keys:
+//!
+//! - when a batch is full, so that memory does not grow with the number of rows;
+//! - when the executor finishes the statement that collected them (a hook on `ExecutorFinish`);
+//! - at the latest before the transaction commits or prepares.
+//!
+//! A subtransaction that aborts drops what it collected, and so does the transaction.
+//!
+//! A bulk soft delete then costs an UPDATE plus the call per row, instead of an UPDATE plus a
+//! transition table and a second pass over the rows. On a table that foreign keys reference,
+//! the cascade still needs the transition table, so the statement keeps it there.
+//!
+//! The capture functions can be called from SQL like any function. A call counts only with the
+//! token that the planner hook puts into the expression: a random number drawn once per
+//! backend, which SQL cannot read. Without it the functions raise `42501`.
+
+use std::cell::{Cell, RefCell};
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+
+use crate::audit::{self, Initiator};
+use crate::catalog;
+use crate::error;
+use crate::foreign_keys;
+use crate::internal;
+
+struct Pending {
+    /// The subtransaction that collected the keys; its abort drops them.
+    subtransaction: pg_sys::SubTransactionId,
+    /// The executor nesting level that collected them (see [`LEVEL`]).
+    level: u32,
+    relid: pg_sys::Oid,
+    deletion_id: i64,
+    initiator: Initiator,
+    /// The text before each key value (`{"id": `).
+    prefixes: Vec<String>,
+    /// The keys collected so far.
+    keys: Keys,
+}
+
+/// Keys as they arrive: a single integer column as numbers, any other key as JSON text.
+enum Keys {
+    Integers(Vec<i64>),
+    Texts(Vec<String>),
+}
+
+impl Keys {
+    fn len(&self) -> usize {
+        match self {
+            Keys::Integers(keys) => keys.len(),
+            Keys::Texts(keys) => keys.len(),
+        }
+    }
+
+    /// The JSON text of each key, `{"id": 42}`.
+    fn into_texts(self, prefixes: &[String]) -> Vec<String> {
+        match self {
+            Keys::Integers(keys) => {
+                let prefix = prefixes.first().map(String::as_str).unwrap_or("{\"?\": ");
+                keys.into_iter().map(|key| format!("{prefix}{key}}}")).collect()
+            }
+            Keys::Texts(keys) => keys,
+        }
+    }
+}
+
+thread_local! {
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+    /// Rows written per (table, deletion) and not yet taken by the table's audit trigger, which
+    /// needs the number to decide whether there is a cascade to apply. Each deletion's rows are
+    /// collected by one statement, whose trigger takes the number once; a number left behind is
+    /// dropped at the end of the transaction.
+    static COUNTS: RefCell<Vec<(pg_sys::Oid, i64, usize)>> = const { RefCell::new(Vec::new()) };
+    /// How many ExecutorRun and ExecutorFinish calls are in progress in this backend. Keys are
+    /// tagged with it, so that a statement that finishes inside another (a trigger's query)
+    /// writes only its own keys and the outer statement's keys stay together.
+    static LEVEL: Cell<u32> = const { Cell::new(0) };
+    static TOKEN: Cell<i64> = const { Cell::new(0) };
+    static PREPARED: RefCell<Option<pgrx::spi::OwnedPreparedStatement>> = const { RefCell::new(None) };
+}
+
+/// The token the planner hook passes to the capture functions.
+pub fn token() -> i64 {
+    TOKEN.with(|token| {
+        if token.get() == 0 {
+            let mut bytes = [0u8; 8];
+            // SAFETY: fills the buffer it is given.
+            let filled = unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr() as *mut std::ffi::c_void, bytes.len()) };
+            let mut value = i64::from_ne_bytes(bytes);
+            if !filled || value == 0 {
+                // SAFETY: plain reads of the process id and the clock.
+                value = unsafe { (pg_sys::MyProcPid as i64) << 32 ^ pg_sys::GetCurrentTimestamp() } | 1;
+            }
+            token.set(value);
+        }
+        token.get()
+    })
+}
+
+fn check_token(given: i64) {
+    if given != token() {
+        error::UserError::new(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "softdelete._capture_deleted() records the rows of a soft delete and cannot be called directly",
+        )
+        .hint("Delete rows with DELETE; the extension records them.")
+        .raise()
+    }
+}
+
+/// Collects the key of a soft-deleted row whose primary key is one integer column.
+#[pg_extern(volatile, parallel_unsafe, name = "_capture_deleted")]
+fn capture_integer(relid: pg_sys::Oid, deletion_id: i64, token: i64, key: i64) -> bool {
+    check_token(token);
+    collect(relid, deletion_id, |keys, _| match keys {
+        Keys::Integers(keys) => keys.push(key),
+        Keys::Texts(_) => error::internal("capture::capture_integer", "a key of another kind was collected before"),
+    });
+    true
+}
+
+/// Collects the key of a soft-deleted row, given as the JSON text of each key column's value,
+/// which the planner hook computes as `audit::key_text_sql` does in SQL.
+#[pg_extern(volatile, parallel_unsafe, name = "_capture_deleted")]
+fn capture_json(relid: pg_sys::Oid, deletion_id: i64, token: i64, key: Vec<Option<String>>) -> bool {
+    check_token(token);
+    collect(relid, deletion_id, |keys, prefixes| {
+        let mut text = String::new();
+        for (i, value) in key.iter().enumerate() {
+            text.push_str(prefixes.get(i).map(String::as_str).unwrap_or(", \"?\": "));
+            text.push_str(value.as_deref().unwrap_or("null"));
+        }
+        text.push('}');
+        match keys {
+            Keys::Texts(keys) => keys.push(text),
+            Keys::Integers(_) => error::internal("capture::capture_json", "a key of another kind was collected before"),
+        }
+    });
+    true
+}
+
+fn collect(relid: pg_sys::Oid, deletion_id: i64, add: impl FnOnce(&mut Keys, &[String])) {
+    let level = LEVEL.with(Cell::get);
+    // SAFETY: reads backend-local transaction state.
+    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    let full = PENDING.with(|pending| {
+        let mut pending = pending.borrow_mut();
+        let matches = |entry: &Pending| {
+            entry.relid == relid && entry.deletion_id == deletion_id && entry.level == level && entry.subtransaction == subtransaction
+        };
+        // Rows of one statement arrive one after another: try the newest entry first.
+        let position = match pending.last() {
+            Some(last) if matches(last) => Some(pending.len() - 1),
+            _ => pending.iter().position(matches),
+        };
+        let index = match position {
+            Some(index) => index,
+            None => {
+                let Some(initiator) = audit::captured_initiator(relid, deletion_id) else {
+                    error::internal("capture::collect", format!("deletion {deletion_id} of table {relid:?} was not started"))
+                };
+                let columns = catalog::primary_key(relid);
+                let integer = columns.len() == 1 && audit::KeyKind::of(&columns[0]) == audit::KeyKind::Integer;
+                pending.push(Pending {
+                    subtransaction,
+                    level,
+                    relid,
+                    deletion_id,
+                    initiator,
+                    prefixes: columns.iter().enumerate().map(|(i, key)| audit::key_prefix(i, &key.name)).collect(),
+                    keys: if integer { Keys::Integers(Vec::new()) } else { Keys::Texts(Vec::new()) },
+                });
+                pending.len() - 1
+            }
+        };
+        let entry = &mut pending[index];
+        add(&mut entry.keys, &entry.prefixes);
+        (entry.keys.len() >= audit::BATCH_ROWS).then_some(index)
+    });
+    if let Some(index) = full {
+        let entry = PENDING.with(|pending| pending.borrow_mut().remove(index));
+        write(vec![entry]);
+    }
+}
+
+/// Returns and forgets the number of rows collected for the deletion in the table.
+pub fn take_count(relid: pg_sys::Oid, deletion_id: i64) -> usize {
+    let written = COUNTS.with(|counts| {
+        let mut counts = counts.borrow_mut();
+        match counts.iter().position(|(r, d, _)| *r == relid && *d == deletion_id) {
+            Some(index) => counts.remove(index).2,
+            None => 0,
+        }
+    });
+    let pending: usize = PENDING.with(|pending| {
+        pending.borrow().iter().filter(|entry| entry.relid == relid && entry.deletion_id == deletion_id).map(|entry| entry.keys.len()).sum()
+    });
+    written + pending
+}
+
+/// Writes the keys collected at `min_level` or deeper.
+fn flush(min_level: u32) {
+    let taken: Vec<Pending> = PENDING.with(|pending| {
+        let Ok(mut pending) = pending.try_borrow_mut() else { return Vec::new() };
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let (taken, kept) = pending.drain(..).partition(|entry| entry.level >= min_level);
+        *pending = kept;
+        taken
+    });
+    if !taken.is_empty() {
+        write(taken);
+    }
+}
+
+fn write(entries: Vec<Pending>) {
+    let sql = "INSERT INTO softdelete.event_batches \
+                 (operation, table_name, keys, deletion_id, actor, role_name, reason, application_name, client_addr) \
+               VALUES ('delete', $1, $2, $3, $4, $5, $6, \
+                       pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";
+    let owner = catalog::extension_owner();
+    internal::as_extension_owner(owner, || {
+        Spi::connect_mut(|client| {
+            for entry in entries.into_iter().filter(|entry| entry.keys.len() > 0) {
+                let count = entry.keys.len();
+                COUNTS.with(|counts| {
+                    let mut counts = counts.borrow_mut();
+                    match counts.iter_mut().find(|(r, d, _)| *r == entry.relid && *d == entry.deletion_id) {
+                        Some(found) => found.2 += count,
+                        None => counts.push((entry.relid, entry.deletion_id, count)),
+                    }
+                });
+                let args: Vec<DatumWithOid> = vec![
+                    catalog::qualified_name(entry.relid).into(),
+                    entry.keys.into_texts(&entry.prefixes).into(),
+                    entry.deletion_id.into(),
+                    entry.initiator.actor.into(),
+                    entry.initiator.role.into(),
+                    entry.initiator.reason.into(),
+                ];
+                PREPARED.with(|prepared| {
+                    let mut prepared = prepared.borrow_mut();
+                    if prepared.is_none() {
+                        let types: Vec<PgOid> = args.iter().map(|arg| PgOid::from(arg.oid())).collect();
+                        let statement = error::spi("capture::write", client.prepare_mut(sql, &types));
+                        *prepared = Some(statement.keep());
+                    }
+                    if let Some(statement) = prepared.as_ref() {
+                        error::spi("capture::write", client.update(statement, None, &args));
+                    }
+                });
+            }
+        })
+    });
+}
+
+static mut PREVIOUS_RUN: pg_sys::ExecutorRun_hook_type = None;
+static mut PREVIOUS_FINISH: pg_sys::ExecutorFinish_hook_type = None;
+
+/// Installs the executor hooks and the transaction callbacks; called once from `_PG_init`.
+pub fn install() {
+    // SAFETY: _PG_init runs once per backend, before any statement runs.
+    unsafe {
+        PREVIOUS_RUN = pg_sys::ExecutorRun_hook;
+        pg_sys::ExecutorRun_hook = Some(executor_run);
+        PREVIOUS_FINISH = pg_sys::ExecutorFinish_hook;
+        pg_sys::ExecutorFinish_hook = Some(executor_finish);
+        pg_sys::RegisterXactCallback(Some(transaction_event), std::ptr::null_mut());
+        pg_sys::RegisterSubXactCallback(Some(subtransaction_event), std::ptr::null_mut());
+    }
+}
+
+/// Counts an executor call in [`LEVEL`] while it runs, also when it ends with an error.
+struct Level;
+
+impl Level {
+    fn enter() -> Level {
+        LEVEL.with(|level| level.set(level.get() + 1));
+        Level
+    }
+}
+
+impl Drop for Level {
+    fn drop(&mut self) {
+        LEVEL.with(|level| level.set(level.get().saturating_sub(1)));
+    }
+}
+
+#[cfg(not(feature = "pg18"))]
+#[pg_guard]
+unsafe extern "C-unwind" fn executor_run(
+    query: *mut pg_sys::QueryDesc,
+    direction: pg_sys::ScanDirection::Type,
+    count: u64,
+    execute_once: bool,
+) {
+    skip_transition_table(query);
+    let _level = Level::enter();
+    match PREVIOUS_RUN {
+        Some(previous) => previous(query, direction, count, execute_once),
+        None => pg_sys::standard_ExecutorRun(query, direction, count, execute_once),
+    }
+}
+
+#[cfg(feature = "pg18")]
+#[pg_guard]
+unsafe extern "C-unwind" fn executor_run(query: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64) {
+    skip_transition_table(query);
+    let _level = Level::enter();
+    match PREVIOUS_RUN {
+        Some(previous) => previous(query, direction, count),
+        None => pg_sys::standard_ExecutorRun(query, direction, count),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn executor_finish(query: *mut pg_sys::QueryDesc) {
+    // The keys collected while the statement ran, before its AFTER triggers fire, then those
+    // of data-modifying CTEs that PostgreSQL runs to completion inside ExecutorFinish.
+    let own_level = LEVEL.with(Cell::get) + 1;
+    flush(own_level);
+    {
+        let _level = Level::enter();
+        match PREVIOUS_FINISH {
+            Some(previous) => previous(query),
+            None => pg_sys::standard_ExecutorFinish(query),
+        }
+    }
+    flush(own_level);
+}
+
+/// Drops the transition table of a top-level soft delete on a table that no foreign key
+/// references. Its row events are collected by the check option, and only the cascade reads the
+/// transition table, which PostgreSQL would otherwise fill with a copy of every marked row.
+/// Tables with a transition table of another trigger, and partitioned tables, keep it.
+unsafe fn skip_transition_table(query: *mut pg_sys::QueryDesc) {
+    let planned = (*query).plannedstmt;
+    let state = (*query).planstate;
+    if planned.is_null() || state.is_null() || (*planned).commandType != pg_sys::CmdType::CMD_DELETE {
+        return;
+    }
+    if (*state).type_ != pg_sys::NodeTag::T_ModifyTableState {
+        return;
+    }
+    let modify = state as *mut pg_sys::ModifyTableState;
+    if (*modify).operation != pg_sys::CmdType::CMD_UPDATE || (*modify).mt_transition_capture.is_null() {
+        return;
+    }
+    let result = (*modify).rootResultRelInfo;
+    let result = if result.is_null() { (*modify).resultRelInfo } else { result };
+    if result.is_null() {
+        return;
+    }
+    let relation = (*result).ri_RelationDesc;
+    if relation.is_null() || (*(*relation).rd_rel).relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char {
+        return;
+    }
+    let relid = (*relation).rd_id;
+    if catalog::lookup(relid).is_none() || !foreign_keys::referencing(relid).is_empty() {
+        return;
+    }
+    let triggers = (*relation).trigdesc;
+    if triggers.is_null() {
+        return;
+    }
+    for i in 0..(*triggers).numtriggers as usize {
+        let trigger = (*triggers).triggers.add(i);
+        let has_table = !(*trigger).tgnewtable.is_null() || !(*trigger).tgoldtable.is_null();
+        let ours = std::ffi::CStr::from_ptr((*trigger).tgname).to_bytes() == b"softdelete_audit_update";
+        let on_update = ((*trigger).tgtype as u32 & pg_sys::TRIGGER_TYPE_UPDATE) != 0;
+        if has_table && on_update && !ours {
+            return;
+        }
+    }
+    (*modify).mt_transition_capture = std::ptr::null_mut();
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn transaction_event(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    match event {
+        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PRE_PREPARE => flush(0),
+        pg_sys::XactEvent::XACT_EVENT_COMMIT
+        | pg_sys::XactEvent::XACT_EVENT_ABORT
+        | pg_sys::XactEvent::XACT_EVENT_PARALLEL_COMMIT
+        | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT
+        | pg_sys::XactEvent::XACT_EVENT_PREPARE => {
+            PENDING.with(|pending| {
+                if let Ok(mut pending) = pending.try_borrow_mut() {
+                    pending.clear();
+                }
+            });
+            COUNTS.with(|counts| {
+                if let Ok(mut counts) = counts.try_borrow_mut() {
+                    counts.clear();
+                }
+            });
+            LEVEL.with(|level| level.set(0));
+        }
+        _ => {}
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn subtransaction_event(
+    event: pg_sys::SubXactEvent::Type,
+    subtransaction: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
+        PENDING.with(|pending| {
+            if let Ok(mut pending) = pending.try_borrow_mut() {
+                pending.retain(|entry| entry.subtransaction < subtransaction);
+            }
+        });
+    }
+}
