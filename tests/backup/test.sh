@@ -131,7 +131,7 @@ compare_state() {
 # restore_dump DB DUMP [event-triggers-off]: creates DB and restores DUMP into it with
 # pg_restore. With event-triggers-off, pg_restore runs with session_replication_role = replica,
 # so that the extension's event triggers do not fire while the restore rebuilds the tables, and
-# the identity sequences of softdelete.events and softdelete.legal_holds are moved past the
+# the sequences of the event ids and of softdelete.legal_holds are moved past the
 # restored ids afterwards. A plain pg_restore, which docs/privacy.md gives, needs neither; this
 # mode checks that the older procedure still works too.
 restore_dump() {
@@ -141,7 +141,7 @@ restore_dump() {
         PGOPTIONS="-c session_replication_role=replica" "$PG_BIN/pg_restore" -d "$db" "$dump" \
             >"$work/$db.restore.log" 2>&1 || return 1
         sql "$db" >/dev/null <<'SQL'
-SELECT setval(pg_get_serial_sequence('softdelete.events', 'event_id'), coalesce(max(event_id), 0) + 1, false)
+SELECT setval('softdelete.event_id_seq', coalesce(max(event_id), 0) + 1, false)
 FROM softdelete.events;
 SELECT setval(pg_get_serial_sequence('softdelete.legal_holds', 'hold_id'), coalesce(max(hold_id), 0) + 1, false)
 FROM softdelete.legal_holds;

@@ -3,10 +3,10 @@
 # recovery each of them must be either complete or absent, with the audit trail matching the
 # rows. Runs on a fresh cluster in .run/crash (port 54416) against the installed extension.
 #
-#   a. kill -9 of the backend that runs a DELETE of 200,000 rows, once while the UPDATE of the
-#      rows runs and once while the audit trigger writes the events.
+#   a. kill -9 of the backend that runs a DELETE of 200,000 rows, once before its first events
+#      are written and once after.
 #   b. kill -9 of the backend that runs purge_deletion() of a 200,000-row deletion, once before
-#      and once after the purge events start to be written.
+#      its purge events are written and once after, before the commit.
 #   c. pg_ctl stop -m immediate while two sessions run cascading DELETEs over three tables
 #      (2,000 customers, 20,000 orders, 60,000 order lines).
 #
@@ -159,28 +159,29 @@ check_bulk_delete() {
         "$(sql "SELECT count(*) FROM bulk_delete WHERE (deleted_at IS NULL) <> (deletion_id IS NULL) OR (deleted_at IS NULL) <> (deleted_by IS NULL)")" 0
 }
 
-# The UPDATE writes new row versions, so the table grows, and the audit trigger runs after
-# it, so the events table grows only later. The sizes tell the two phases apart.
-events_size=$(sql "SELECT pg_relation_size('softdelete.events')")
+# The UPDATE writes new row versions, so the table grows, and the keys of the marked rows
+# reach softdelete.event_batches 65,536 at a time, so the events grow only after the first
+# 65,536 rows. The sizes tell the two phases apart.
+events_size=$(sql "SELECT (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches'))")
 table_size=$(sql "SELECT pg_relation_size('bulk_delete')")
 start_statement crash-delete-update "DELETE FROM bulk_delete"
 if [ -n "$backend" ]; then
     kill_backend_when "delete killed during the UPDATE" \
         "SELECT pg_relation_size('bulk_delete') > $table_size + 4000000
-            AND pg_relation_size('softdelete.events') = $events_size" &&
+            AND (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches')) = $events_size" &&
         check_bulk_delete "delete killed during the UPDATE"
 else
     check "delete killed during the UPDATE: the DELETE started" "not seen" "active"
 fi
 
-events_size=$(sql "SELECT pg_relation_size('softdelete.events')")
+events_size=$(sql "SELECT (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches'))")
 start_statement crash-delete-audit "DELETE FROM bulk_delete"
 if [ -n "$backend" ]; then
-    kill_backend_when "delete killed in the audit trigger" \
-        "SELECT pg_relation_size('softdelete.events') > $events_size + 1000000" &&
-        check_bulk_delete "delete killed in the audit trigger"
+    kill_backend_when "delete killed while writing its events" \
+        "SELECT (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches')) > $events_size + 100000" &&
+        check_bulk_delete "delete killed while writing its events"
 else
-    check "delete killed in the audit trigger: the DELETE started" "not seen" "active"
+    check "delete killed while writing its events: the DELETE started" "not seen" "active"
 fi
 
 # --- b. kill -9 during purge_deletion() of a large deletion -----------------------------
@@ -211,26 +212,32 @@ check_bulk_purge() {
 }
 
 # The DELETE of the rows writes WAL before the audit trigger writes any event.
-events_size=$(sql "SELECT pg_relation_size('softdelete.events')")
+events_size=$(sql "SELECT (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches'))")
 wal_start=$(sql "SELECT pg_current_wal_lsn()")
 start_statement crash-purge-early "SELECT softdelete.purge_deletion($deletion)"
 if [ -n "$backend" ]; then
     kill_backend_when "purge killed before its events" \
         "SELECT pg_current_wal_lsn() - '$wal_start' > 2000000
-            AND pg_relation_size('softdelete.events') = $events_size" &&
+            AND (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches')) = $events_size" &&
         check_bulk_purge "purge killed before its events"
 else
     check "purge killed before its events: the purge started" "not seen" "active"
 fi
 
-events_size=$(sql "SELECT pg_relation_size('softdelete.events')")
+# The audit trigger writes the purge events in one statement at the end of the DELETE, which
+# takes well under a second. A statement trigger that fires after it (triggers fire in name
+# order) keeps the transaction open for some seconds, so that the kill lands after the events
+# are written and before the commit.
+sql "CREATE FUNCTION hold_open() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END \$\$;
+     CREATE TRIGGER zz_hold_open AFTER DELETE ON bulk_purge FOR EACH STATEMENT EXECUTE FUNCTION hold_open()" >/dev/null
+events_size=$(sql "SELECT (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches'))")
 start_statement crash-purge-audit "SELECT softdelete.purge_deletion($deletion)"
 if [ -n "$backend" ]; then
-    kill_backend_when "purge killed in the audit trigger" \
-        "SELECT pg_relation_size('softdelete.events') > $events_size + 1000000" &&
-        check_bulk_purge "purge killed in the audit trigger"
+    kill_backend_when "purge killed after writing its events" \
+        "SELECT (pg_total_relation_size('softdelete.event_log') + pg_total_relation_size('softdelete.event_batches')) > $events_size" &&
+        check_bulk_purge "purge killed after writing its events"
 else
-    check "purge killed in the audit trigger: the purge started" "not seen" "active"
+    check "purge killed after writing its events: the purge started" "not seen" "active"
 fi
 
 # --- c. immediate shutdown during cascading deletes -------------------------------------

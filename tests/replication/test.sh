@@ -101,12 +101,12 @@ CREATE PUBLICATION softdelete_documents FOR TABLE document;
 -- The audit trail is published on its own, and only the managed subscriber takes it:
 -- restore() and restore_deletion() find the tables of a deletion in softdelete.events, and
 -- softdelete.deletions is built from it, so a standby that may become the primary needs the
--- publisher's events. The events are inserted with the publisher's event_id values, so the
--- subscriber must not write events of its own (no DELETE, restore() or purge() on its managed
--- tables) while it subscribes, or the identity values collide and replication stops. The plain
--- subscriber only mirrors the data. It has no events table, and the trail's actors, roles and
--- client addresses stay on the publisher.
-CREATE PUBLICATION softdelete_audit FOR TABLE softdelete.events;
+-- publisher's events: the two tables behind that view. The events are inserted with the
+-- publisher's event_id values, so the subscriber must not write events of its own (no DELETE,
+-- restore() or purge() on its managed tables) while it subscribes, or the ids collide and
+-- replication stops. The plain subscriber only mirrors the data. It has no events tables,
+-- and the trail's actors, roles and client addresses stay on the publisher.
+CREATE PUBLICATION softdelete_audit FOR TABLE softdelete.event_log, softdelete.event_batches;
 SQL
 
 # --- subscribers ---------------------------------------------------------------------------
@@ -246,13 +246,13 @@ check "managed: replicated deletion can be previewed for restore on the subscrib
 # --- the managed subscriber takes over ----------------------------------------------------
 
 # Logical replication in PostgreSQL 15 does not copy sequence positions. Before the subscriber
-# writes on its own, softdelete.deletion_seq and the identity sequence of softdelete.events
-# must be moved past the replicated values, or new deletions reuse the ids of replicated ones
-# and new events collide with replicated event_id values.
+# writes on its own, softdelete.deletion_seq and softdelete.event_id_seq must be moved past the
+# replicated values, or new deletions reuse the ids of replicated ones and new events collide
+# with replicated event_id values.
 sub managed >/dev/null <<'SQL'
 ALTER SUBSCRIPTION softdelete_managed DISABLE;
 SELECT setval('softdelete.deletion_seq', (SELECT max(deletion_id) FROM softdelete.events));
-SELECT setval(pg_get_serial_sequence('softdelete.events', 'event_id'), (SELECT max(event_id) FROM softdelete.events));
+SELECT setval('softdelete.event_id_seq', (SELECT max(event_id) FROM softdelete.events));
 SQL
 sub managed -c "SET softdelete.notices = off; DELETE FROM document WHERE id = 4" >/dev/null
 check "managed: a delete after takeover gets a new deletion id" \
