@@ -191,24 +191,26 @@ SELECT d.deletion_id,
             WHEN d.purged_rows = 0 THEN 'partly restored'
             ELSE 'partly purged' END AS state
 FROM (
-    SELECT e.deletion_id,
-           min(e.occurred_at) FILTER (WHERE e.operation = 'delete') AS deleted_at,
-           (array_agg(e.actor ORDER BY e.event_id) FILTER (WHERE e.operation = 'delete'))[1] AS actor,
-           (array_agg(e.role_name ORDER BY e.event_id) FILTER (WHERE e.operation = 'delete'))[1] AS role_name,
-           (array_agg(e.reason ORDER BY e.event_id) FILTER (WHERE e.operation = 'delete'))[1] AS reason,
-           (array_agg(e.table_name ORDER BY e.event_id)
-                FILTER (WHERE e.operation = 'delete' AND e.via_constraint IS NULL))[1] AS root_table,
+    -- counted from the batches, which hold the row events of deletes, restores and purges
+    SELECT b.deletion_id,
+           min(b.occurred_at) FILTER (WHERE b.operation = 'delete') AS deleted_at,
+           (array_agg(b.actor ORDER BY b.event_id) FILTER (WHERE b.operation = 'delete'))[1] AS actor,
+           (array_agg(b.role_name ORDER BY b.event_id) FILTER (WHERE b.operation = 'delete'))[1] AS role_name,
+           (array_agg(b.reason ORDER BY b.event_id) FILTER (WHERE b.operation = 'delete'))[1] AS reason,
+           (array_agg(b.table_name ORDER BY b.event_id)
+                FILTER (WHERE b.operation = 'delete' AND b.via_constraint IS NULL))[1] AS root_table,
            (SELECT pg_catalog.jsonb_object_agg(t.table_name, t.rows)
-              FROM (SELECT x.table_name, count(*) AS rows FROM softdelete.events x
-                     WHERE x.deletion_id = e.deletion_id AND x.operation = 'delete'
-                     GROUP BY x.table_name) t) AS rows_per_table,
-           count(*) FILTER (WHERE e.operation = 'delete') AS deleted_rows,
-           count(*) FILTER (WHERE e.operation = 'restore') AS restored_rows,
-           count(*) FILTER (WHERE e.operation = 'purge') AS purged_rows
-    FROM softdelete.events e
-    WHERE e.deletion_id IS NOT NULL
-    GROUP BY e.deletion_id
-    HAVING count(*) FILTER (WHERE e.operation = 'delete') > 0
+              FROM (SELECT x.table_name, sum(pg_catalog.cardinality(x.keys)) AS rows
+                    FROM softdelete.event_batches x
+                    WHERE x.deletion_id = b.deletion_id AND x.operation = 'delete'
+                    GROUP BY x.table_name) t) AS rows_per_table,
+           coalesce(sum(pg_catalog.cardinality(b.keys)) FILTER (WHERE b.operation = 'delete'), 0) AS deleted_rows,
+           coalesce(sum(pg_catalog.cardinality(b.keys)) FILTER (WHERE b.operation = 'restore'), 0) AS restored_rows,
+           coalesce(sum(pg_catalog.cardinality(b.keys)) FILTER (WHERE b.operation = 'purge'), 0) AS purged_rows
+    FROM softdelete.event_batches b
+    WHERE b.deletion_id IS NOT NULL
+    GROUP BY b.deletion_id
+    HAVING count(*) FILTER (WHERE b.operation = 'delete') > 0
 ) d;
 GRANT SELECT ON softdelete.deletions TO softdelete_viewer;
 COMMENT ON VIEW softdelete.deletions IS

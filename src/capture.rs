@@ -24,7 +24,6 @@
 
 use std::cell::{Cell, RefCell};
 
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 use crate::audit::{self, Initiator};
@@ -85,7 +84,6 @@ thread_local! {
     /// writes only its own keys and the outer statement's keys stay together.
     static LEVEL: Cell<u32> = const { Cell::new(0) };
     static TOKEN: Cell<i64> = const { Cell::new(0) };
-    static PREPARED: RefCell<Option<pgrx::spi::OwnedPreparedStatement>> = const { RefCell::new(None) };
 }
 
 /// The token the planner hook passes to the capture functions.
@@ -224,44 +222,94 @@ fn flush(min_level: u32) {
 }
 
 fn write(entries: Vec<Pending>) {
-    let sql = "INSERT INTO softdelete.event_batches \
-                 (operation, table_name, keys, deletion_id, actor, role_name, reason, application_name, client_addr) \
-               VALUES ('delete', $1, $2, $3, $4, $5, $6, \
-                       pg_catalog.current_setting('application_name'), pg_catalog.inet_client_addr())";
-    let owner = catalog::extension_owner();
-    internal::as_extension_owner(owner, || {
-        Spi::connect_mut(|client| {
-            for entry in entries.into_iter().filter(|entry| entry.keys.len() > 0) {
-                let count = entry.keys.len();
-                COUNTS.with(|counts| {
-                    let mut counts = counts.borrow_mut();
-                    match counts.iter_mut().find(|(r, d, _)| *r == entry.relid && *d == entry.deletion_id) {
-                        Some(found) => found.2 += count,
-                        None => counts.push((entry.relid, entry.deletion_id, count)),
-                    }
-                });
-                let args: Vec<DatumWithOid> = vec![
-                    catalog::qualified_name(entry.relid).into(),
-                    entry.keys.into_texts(&entry.prefixes).into(),
-                    entry.deletion_id.into(),
-                    entry.initiator.actor.into(),
-                    entry.initiator.role.into(),
-                    entry.initiator.reason.into(),
-                ];
-                PREPARED.with(|prepared| {
-                    let mut prepared = prepared.borrow_mut();
-                    if prepared.is_none() {
-                        let types: Vec<PgOid> = args.iter().map(|arg| PgOid::from(arg.oid())).collect();
-                        let statement = error::spi("capture::write", client.prepare_mut(sql, &types));
-                        *prepared = Some(statement.keep());
-                    }
-                    if let Some(statement) = prepared.as_ref() {
-                        error::spi("capture::write", client.update(statement, None, &args));
-                    }
-                });
+    for entry in entries.into_iter().filter(|entry| entry.keys.len() > 0) {
+        let count = entry.keys.len();
+        COUNTS.with(|counts| {
+            let mut counts = counts.borrow_mut();
+            match counts.iter_mut().find(|(r, d, _)| *r == entry.relid && *d == entry.deletion_id) {
+                Some(found) => found.2 += count,
+                None => counts.push((entry.relid, entry.deletion_id, count)),
             }
-        })
+        });
+        // SAFETY: runs inside a transaction; the memory context is deleted on every path,
+        // with its parent on error.
+        unsafe {
+            let context = pg_sys::AllocSetContextCreateInternal(
+                pg_sys::CurrentMemoryContext,
+                c"pg_softdelete event batch".as_ptr(),
+                0,
+                8 * 1024,
+                8 * 1024 * 1024,
+            );
+            let previous = pg_sys::MemoryContextSwitchTo(context);
+            insert_batch(entry);
+            pg_sys::MemoryContextSwitchTo(previous);
+            pg_sys::MemoryContextDelete(context);
+        }
+    }
+}
+
+/// Inserts one row into `softdelete.event_batches` directly, without SQL: an INSERT through
+/// SPI cost as much as the UPDATE of a single-row soft delete. Every column is set here,
+/// defaults included. The heap insertion compresses and moves the keys out of line as an
+/// INSERT would, and the table's indexes (plain B-trees on columns) get their entries.
+unsafe fn insert_batch(entry: Pending) {
+    let schema = pg_sys::get_namespace_oid(catalog::SCHEMA.as_ptr(), false);
+    let table = pg_sys::get_relname_relid(c"event_batches".as_ptr(), schema);
+    let sequence = pg_sys::get_relname_relid(c"event_id_seq".as_ptr(), schema);
+    if table == pg_sys::InvalidOid || sequence == pg_sys::InvalidOid {
+        error::internal("capture::insert_batch", "softdelete.event_batches or softdelete.event_id_seq not found");
+    }
+    let event_id = internal::as_extension_owner_without_sql(catalog::extension_owner(), || {
+        pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[Some(pg_sys::Datum::from(sequence))])
     });
+    let Some(event_id) = event_id else { error::internal("capture::insert_batch", "nextval returned NULL") };
+    let role = {
+        let name = pg_sys::palloc0(pg_sys::NAMEDATALEN as usize) as *mut u8;
+        let bytes = entry.initiator.role.as_bytes();
+        let length = bytes.len().min(pg_sys::NAMEDATALEN as usize - 1);
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), name, length);
+        pg_sys::Datum::from(name)
+    };
+    let application = if pg_sys::application_name.is_null() {
+        String::new()
+    } else {
+        std::ffi::CStr::from_ptr(pg_sys::application_name).to_string_lossy().into_owned()
+    };
+    let columns: [(&std::ffi::CStr, Option<pg_sys::Datum>); 14] = [
+        (c"event_id", Some(pg_sys::Datum::from(event_id))),
+        (c"operation", "delete".into_datum()),
+        (c"table_name", catalog::qualified_name(entry.relid).into_datum()),
+        (c"keys", entry.keys.into_texts(&entry.prefixes).into_datum()),
+        (c"deletion_id", Some(pg_sys::Datum::from(entry.deletion_id))),
+        (c"occurred_at", Some(pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp()))),
+        (c"recorded_at", Some(pg_sys::Datum::from(pg_sys::GetCurrentTimestamp()))),
+        (c"actor", entry.initiator.actor.into_datum()),
+        (c"role_name", Some(role)),
+        (c"reason", entry.initiator.reason.into_datum()),
+        (c"via_constraint", None),
+        (c"transaction_id", Some(pg_sys::Datum::from(pg_sys::GetTopFullTransactionId().value))),
+        (c"application_name", application.into_datum()),
+        (c"client_addr", pgrx::direct_function_call_as_datum(pg_sys::inet_client_addr, &[])),
+    ];
+    let relation = pg_sys::table_open(table, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+    let descriptor = (*relation).rd_att;
+    let count = (*descriptor).natts as usize;
+    let mut values = vec![pg_sys::Datum::from(0); count];
+    let mut nulls = vec![true; count];
+    for (name, value) in columns {
+        let attnum = pg_sys::get_attnum(table, name.as_ptr());
+        if attnum <= 0 || attnum as usize > count {
+            error::internal("capture::insert_batch", format!("column {name:?} of softdelete.event_batches not found"));
+        }
+        if let Some(value) = value {
+            values[attnum as usize - 1] = value;
+            nulls[attnum as usize - 1] = false;
+        }
+    }
+    let tuple = pg_sys::heap_form_tuple(descriptor, values.as_mut_ptr(), nulls.as_mut_ptr());
+    pg_sys::CatalogTupleInsert(relation, tuple);
+    pg_sys::table_close(relation, pg_sys::NoLock as pg_sys::LOCKMODE);
 }
 
 static mut PREVIOUS_RUN: pg_sys::ExecutorRun_hook_type = None;

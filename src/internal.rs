@@ -197,12 +197,9 @@ pub fn as_extension_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     as_role(owner, f)
 }
 
-/// Runs `f` with the privileges of `role`, as PostgreSQL's own referential integrity triggers
-/// do, and with `search_path` pinned to `pg_catalog, pg_temp`. No object that a user creates in
-/// a schema of their path (an operator, a function) is then picked up by SQL that runs with more
-/// privileges than theirs. Role and search path come back on return, and on error through
-/// (sub)transaction abort.
-pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+/// Runs `f` with the privileges of `owner` (the extension's owner), for code that runs no SQL,
+/// such as a direct function call, so that `search_path` need not be pinned.
+pub fn as_extension_owner_without_sql<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     struct Restore {
         user: pg_sys::Oid,
         context: i32,
@@ -218,10 +215,19 @@ pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     // SAFETY: backend-local state, changed and restored in strict nesting.
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(role, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+        pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
     }
     let _restore = Restore { user, context };
-    with_pinned_search_path(f)
+    f()
+}
+
+/// Runs `f` with the privileges of `role`, as PostgreSQL's own referential integrity triggers
+/// do, and with `search_path` pinned to `pg_catalog, pg_temp`. No object that a user creates in
+/// a schema of their path (an operator, a function) is then picked up by SQL that runs with more
+/// privileges than theirs. Role and search path come back on return, and on error through
+/// (sub)transaction abort.
+pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    as_extension_owner_without_sql(role, || with_pinned_search_path(f))
 }
 
 /// Runs one internal query that returns (bool, bigint) rows, such as a row-state lookup.

@@ -129,8 +129,30 @@ pub unsafe fn assignment(marker: &Marker, expr: *mut pg_sys::Expr) -> *mut pg_sy
     pg_sys::makeTargetEntry(expr, marker.attnum, pg_sys::pstrdup(name.as_ptr()), false)
 }
 
+thread_local! {
+    /// Function OIDs by name and argument types, with the OID of the extension's schema they
+    /// were found under. A new schema, or a function that no longer exists, means that the
+    /// extension was dropped and created again.
+    static FUNCTIONS: std::cell::RefCell<std::collections::HashMap<(String, Vec<pg_sys::Oid>), (pg_sys::Oid, pg_sys::Oid)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// Looks up one of the extension's functions by name and argument types.
 pub unsafe fn extension_function(name: &std::ffi::CStr, arg_types: &[pg_sys::Oid]) -> pg_sys::Oid {
+    let schema = pg_sys::get_namespace_oid(catalog::SCHEMA.as_ptr(), true);
+    let key = (name.to_string_lossy().into_owned(), arg_types.to_vec());
+    if let Some((cached_schema, oid)) = FUNCTIONS.with(|cache| cache.borrow().get(&key).copied()) {
+        let exists = pg_sys::SearchSysCacheExists(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(oid), 0.into(), 0.into(), 0.into());
+        if cached_schema == schema && exists {
+            return oid;
+        }
+    }
+    let oid = look_up_function(name, arg_types);
+    FUNCTIONS.with(|cache| cache.borrow_mut().insert(key, (schema, oid)));
+    oid
+}
+
+unsafe fn look_up_function(name: &std::ffi::CStr, arg_types: &[pg_sys::Oid]) -> pg_sys::Oid {
     let mut names = std::ptr::null_mut();
     for part in [catalog::SCHEMA, name] {
         let value = pg_sys::makeString(pg_sys::pstrdup(part.as_ptr()));

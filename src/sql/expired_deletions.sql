@@ -3,15 +3,17 @@
 -- of deletions; $2: deletions to skip.
 SELECT d.deletion_id
 FROM (
-    SELECT e.deletion_id,
-           min(e.occurred_at) FILTER (WHERE e.operation = 'delete') AS deleted_at,
-           (array_agg(e.table_name ORDER BY e.event_id)
-                FILTER (WHERE e.operation = 'delete' AND e.via_constraint IS NULL))[1] AS root_table,
-           count(*) FILTER (WHERE e.operation = 'delete')
-             - count(*) FILTER (WHERE e.operation IN ('restore', 'purge')) AS rows_left
-    FROM softdelete.events e
-    WHERE e.deletion_id IS NOT NULL AND e.operation IN ('delete', 'restore', 'purge')
-    GROUP BY e.deletion_id
+    -- the row events of deletes, restores and purges are all in batches
+    SELECT b.deletion_id,
+           min(b.occurred_at) FILTER (WHERE b.operation = 'delete') AS deleted_at,
+           (array_agg(b.table_name ORDER BY b.event_id)
+                FILTER (WHERE b.operation = 'delete' AND b.via_constraint IS NULL))[1] AS root_table,
+           coalesce(sum(pg_catalog.cardinality(b.keys)) FILTER (WHERE b.operation = 'delete'), 0)
+             - coalesce(sum(pg_catalog.cardinality(b.keys)) FILTER (WHERE b.operation IN ('restore', 'purge')), 0)
+             AS rows_left
+    FROM softdelete.event_batches b
+    WHERE b.deletion_id IS NOT NULL
+    GROUP BY b.deletion_id
 ) d
 JOIN softdelete.managed_tables m ON m.table_name = d.root_table
 WHERE d.rows_left > 0
