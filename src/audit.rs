@@ -154,14 +154,19 @@ pub fn register_callbacks() {
     }
 }
 
-/// Starts a deletion: allocates its id and registers it for the audit trigger of `relid`.
-/// The planner hook calls it once per execution of a soft-deleting statement, as an InitPlan.
-#[pg_extern(volatile, parallel_unsafe, name = "_begin_deletion")]
-fn begin_deletion(relid: pg_sys::Oid) -> i64 {
+/// Starts a deletion that the planner hook planned: allocates its id and registers it for the
+/// audit trigger of `relid`, whose rows the capture collects (`capture.rs`).
+pub fn begin_deletion(relid: pg_sys::Oid) -> i64 {
     let id = next_deletion_id();
-    let initiator = Initiator::current();
-    register(Expected { subtransaction: 0, relid, operation: Operation::Delete, deletion_id: id, initiator, via: None, captured: true });
+    join_deletion(relid, id);
     id
+}
+
+/// Registers rows of `relid` that the planner hook's soft delete marks as part of deletion
+/// `deletion_id`, which the same statement started on another table.
+pub fn join_deletion(relid: pg_sys::Oid, deletion_id: i64) {
+    let initiator = Initiator::current();
+    register(Expected { subtransaction: 0, relid, operation: Operation::Delete, deletion_id, initiator, via: None, captured: true });
 }
 
 /// Draws the next id from `softdelete.deletion_seq` with a direct call of `nextval`, which
@@ -179,12 +184,6 @@ pub fn next_deletion_id() -> i64 {
             None => error::internal("audit::next_deletion_id", "nextval returned NULL"),
         }
     }
-}
-
-/// Returns the actor recorded as `deleted_by`: `softdelete.actor`, else the current role.
-#[pg_extern(stable, parallel_safe, name = "_actor")]
-fn actor() -> String {
-    settings::actor()
 }
 
 /// Writes the events of one statement on a managed table (AFTER UPDATE and AFTER DELETE, FOR

@@ -18,7 +18,15 @@
 //! transition table and a second pass over the rows. On a table that foreign keys reference,
 //! the cascade still needs the transition table, so the statement keeps it there.
 //!
-//! The capture functions can be called from SQL like any function. A call counts only with the
+//! The deletion id and the actor that the UPDATE writes into each row come from
+//! `softdelete._deletion_id()` and `softdelete._deletion_actor()`, called per row. The first call
+//! in an execution of the statement draws the id from `softdelete.deletion_seq` and registers
+//! the deletion for the audit trigger; later calls in the same execution return the same
+//! values. An execution is identified by its `QueryDesc`, which the executor hooks keep on a
+//! stack while it runs. A scalar subquery (an InitPlan) would also run once per execution, but
+//! planning it cost a tenth of a single-row soft delete.
+//!
+//! These functions can be called from SQL like any function. A call counts only with the
 //! token that the planner hook puts into the expression: a random number drawn once per
 //! backend, which SQL cannot read. Without it the functions raise `42501`.
 
@@ -84,6 +92,10 @@ thread_local! {
     /// writes only its own keys and the outer statement's keys stay together.
     static LEVEL: Cell<u32> = const { Cell::new(0) };
     static TOKEN: Cell<i64> = const { Cell::new(0) };
+    /// The executions in progress, innermost last (QueryDesc addresses).
+    static EXECUTING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The deletions started by the executions in progress.
+    static STARTED: RefCell<Vec<Started>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The token the planner hook passes to the capture functions.
@@ -104,26 +116,170 @@ pub fn token() -> i64 {
     })
 }
 
+/// A deletion that an execution of a soft-deleting statement started.
+struct Started {
+    execution: usize,
+    subtransaction: pg_sys::SubTransactionId,
+    relid: pg_sys::Oid,
+    deletion_id: i64,
+    actor: String,
+}
+
+/// Returns the deletion id and actor of the soft delete of `relid` that the current execution
+/// runs, starting the deletion on the first call.
+fn current_deletion<R>(relid: pg_sys::Oid, token: i64, read: impl Fn(&Started) -> R) -> R {
+    check_token(token);
+    let Some(execution) = EXECUTING.with(|executing| executing.borrow().last().copied()) else {
+        error::internal("capture::current_deletion", "no statement is executing")
+    };
+    let found = STARTED.with(|started| {
+        let started = started.borrow();
+        let matches = |entry: &&Started| entry.execution == execution && entry.relid == relid;
+        started.last().filter(matches).or_else(|| started.iter().rev().find(matches)).map(&read)
+    });
+    if let Some(value) = found {
+        return value;
+    }
+    // One statement is one deletion: a second table that the same execution soft-deletes rows
+    // of (a DELETE in another data-modifying CTE) joins the deletion its first table started.
+    let sibling = STARTED.with(|started| {
+        started.borrow().iter().find(|entry| entry.execution == execution).map(|entry| (entry.deletion_id, entry.actor.clone()))
+    });
+    let (deletion_id, actor) = match sibling {
+        Some((deletion_id, actor)) => {
+            audit::join_deletion(relid, deletion_id);
+            (deletion_id, actor)
+        }
+        None => (audit::begin_deletion(relid), crate::settings::actor()),
+    };
+    // SAFETY: reads backend-local transaction state.
+    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    let entry = Started { execution, subtransaction, relid, deletion_id, actor };
+    let value = read(&entry);
+    STARTED.with(|started| started.borrow_mut().push(entry));
+    value
+}
+
+/// Keeps an execution on [`EXECUTING`] while the executor runs it, also when it ends with an
+/// error.
+struct Executing;
+
+impl Executing {
+    fn enter(query: *mut pg_sys::QueryDesc) -> Executing {
+        EXECUTING.with(|executing| executing.borrow_mut().push(query as usize));
+        Executing
+    }
+}
+
+impl Drop for Executing {
+    fn drop(&mut self) {
+        EXECUTING.with(|executing| {
+            if let Ok(mut executing) = executing.try_borrow_mut() {
+                executing.pop();
+            }
+        });
+    }
+}
+
+/// Forgets the deletions an execution started, once it is finished.
+fn forget_execution(query: *mut pg_sys::QueryDesc) {
+    STARTED.with(|started| {
+        if let Ok(mut started) = started.try_borrow_mut() {
+            started.retain(|entry| entry.execution != query as usize);
+        }
+    });
+}
+
+// The three functions that every row of a bulk soft delete calls are plain C-ABI functions:
+// pgrx's function wrapper (argument conversion, a memory context per call) cost more than the
+// work they do.
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION softdelete._deletion_id(relid oid, token bigint) RETURNS bigint
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'softdelete_deletion_id';
+COMMENT ON FUNCTION softdelete._deletion_id(oid, bigint) IS
+    'The deletion id of the running soft delete (called by its plan only)';
+CREATE FUNCTION softdelete._deletion_actor(relid oid, token bigint) RETURNS text
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'softdelete_deletion_actor';
+COMMENT ON FUNCTION softdelete._deletion_actor(oid, bigint) IS
+    'The actor of the running soft delete (called by its plan only)';
+CREATE FUNCTION softdelete._capture_deleted(relid oid, deletion_id bigint, token bigint, key bigint) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'softdelete_capture_deleted';
+COMMENT ON FUNCTION softdelete._capture_deleted(oid, bigint, bigint, bigint) IS
+    'Records a row the running soft delete marked (called by its plan only)';
+"#,
+    name = "capture_functions",
+);
+
+macro_rules! function_info {
+    ($name:ident) => {
+        #[unsafe(no_mangle)]
+        #[doc(hidden)]
+        pub extern "C" fn $name() -> &'static pg_sys::Pg_finfo_record {
+            const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+    };
+}
+
+function_info!(pg_finfo_softdelete_deletion_id);
+function_info!(pg_finfo_softdelete_deletion_actor);
+function_info!(pg_finfo_softdelete_capture_deleted);
+
+/// Argument `n` of a strict function as an OID.
+unsafe fn oid_argument(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> pg_sys::Oid {
+    pg_sys::Oid::from(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n).value() as u32)
+}
+
+/// Argument `n` of a strict function as a bigint.
+unsafe fn bigint_argument(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> i64 {
+    pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n).value() as i64
+}
+
+/// `softdelete._deletion_id(relid, token)`: the deletion id a soft delete writes into every row
+/// it marks.
+#[unsafe(no_mangle)]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn softdelete_deletion_id(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let id = current_deletion(oid_argument(fcinfo, 0), bigint_argument(fcinfo, 1), |entry| entry.deletion_id);
+    pg_sys::Datum::from(id)
+}
+
+/// `softdelete._deletion_actor(relid, token)`: the actor a soft delete writes into
+/// `deleted_by`, `softdelete.actor` when the deletion started, else the current role.
+#[unsafe(no_mangle)]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn softdelete_deletion_actor(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    current_deletion(oid_argument(fcinfo, 0), bigint_argument(fcinfo, 1), |entry| {
+        // SAFETY: copies the bytes into a new text value in the caller's memory context.
+        let text = unsafe { pg_sys::cstring_to_text_with_len(entry.actor.as_ptr() as *const std::ffi::c_char, entry.actor.len() as i32) };
+        pg_sys::Datum::from(text)
+    })
+}
+
+/// `softdelete._capture_deleted(relid, deletion_id, token, key)`: collects the key of a
+/// soft-deleted row whose primary key is one integer column.
+#[unsafe(no_mangle)]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn softdelete_capture_deleted(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    check_token(bigint_argument(fcinfo, 2));
+    let key = bigint_argument(fcinfo, 3);
+    collect(oid_argument(fcinfo, 0), bigint_argument(fcinfo, 1), |keys, _| match keys {
+        Keys::Integers(keys) => keys.push(key),
+        Keys::Texts(_) => error::internal("capture::capture_deleted", "a key of another kind was collected before"),
+    });
+    pg_sys::Datum::from(true)
+}
+
 fn check_token(given: i64) {
     if given != token() {
         error::UserError::new(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            "softdelete._capture_deleted() records the rows of a soft delete and cannot be called directly",
+            "the functions that record a soft delete are called by its plan and cannot be called directly",
         )
         .hint("Delete rows with DELETE; the extension records them.")
         .raise()
     }
-}
-
-/// Collects the key of a soft-deleted row whose primary key is one integer column.
-#[pg_extern(volatile, parallel_unsafe, name = "_capture_deleted")]
-fn capture_integer(relid: pg_sys::Oid, deletion_id: i64, token: i64, key: i64) -> bool {
-    check_token(token);
-    collect(relid, deletion_id, |keys, _| match keys {
-        Keys::Integers(keys) => keys.push(key),
-        Keys::Texts(_) => error::internal("capture::capture_integer", "a key of another kind was collected before"),
-    });
-    true
 }
 
 /// Collects the key of a soft-deleted row, given as the JSON text of each key column's value,
@@ -354,6 +510,7 @@ unsafe extern "C-unwind" fn executor_run(
 ) {
     skip_transition_table(query);
     let _level = Level::enter();
+    let _executing = Executing::enter(query);
     match PREVIOUS_RUN {
         Some(previous) => previous(query, direction, count, execute_once),
         None => pg_sys::standard_ExecutorRun(query, direction, count, execute_once),
@@ -365,6 +522,7 @@ unsafe extern "C-unwind" fn executor_run(
 unsafe extern "C-unwind" fn executor_run(query: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64) {
     skip_transition_table(query);
     let _level = Level::enter();
+    let _executing = Executing::enter(query);
     match PREVIOUS_RUN {
         Some(previous) => previous(query, direction, count),
         None => pg_sys::standard_ExecutorRun(query, direction, count),
@@ -379,12 +537,14 @@ unsafe extern "C-unwind" fn executor_finish(query: *mut pg_sys::QueryDesc) {
     flush(own_level);
     {
         let _level = Level::enter();
+        let _executing = Executing::enter(query);
         match PREVIOUS_FINISH {
             Some(previous) => previous(query),
             None => pg_sys::standard_ExecutorFinish(query),
         }
     }
     flush(own_level);
+    forget_execution(query);
 }
 
 /// Drops the transition table of a top-level soft delete on a table that no foreign key
@@ -453,6 +613,16 @@ unsafe extern "C-unwind" fn transaction_event(event: pg_sys::XactEvent::Type, _a
                 }
             });
             LEVEL.with(|level| level.set(0));
+            EXECUTING.with(|executing| {
+                if let Ok(mut executing) = executing.try_borrow_mut() {
+                    executing.clear();
+                }
+            });
+            STARTED.with(|started| {
+                if let Ok(mut started) = started.try_borrow_mut() {
+                    started.clear();
+                }
+            });
         }
         _ => {}
     }
@@ -469,6 +639,11 @@ unsafe extern "C-unwind" fn subtransaction_event(
         PENDING.with(|pending| {
             if let Ok(mut pending) = pending.try_borrow_mut() {
                 pending.retain(|entry| entry.subtransaction < subtransaction);
+            }
+        });
+        STARTED.with(|started| {
+            if let Ok(mut started) = started.try_borrow_mut() {
+                started.retain(|entry| entry.subtransaction < subtransaction);
             }
         });
     }

@@ -7,10 +7,11 @@ use crate::audit::KeyKind;
 use crate::catalog::Managed;
 
 /// Turns the DELETE `query` into
-/// `UPDATE rel SET deleted_at = now(), deleted_by = (SELECT softdelete._actor()),
-/// deletion_id = (SELECT softdelete._begin_deletion(relid)) WHERE <original quals> AND
+/// `UPDATE rel SET deleted_at = now(), deleted_by = softdelete._deletion_actor(relid, token),
+/// deletion_id = softdelete._deletion_id(relid, token) WHERE <original quals> AND
 /// deleted_at IS NULL`, keeping its RETURNING list, its row-level security quals and its
-/// privilege check, which still asks for DELETE privilege and not UPDATE.
+/// privilege check, which still asks for DELETE privilege and not UPDATE. Both functions return
+/// the same values for every row of one execution (`capture.rs`).
 ///
 /// The added `deleted_at IS NULL` keeps a second DELETE of a deleted row from overwriting the
 /// first deletion, also for roles that see deleted rows. Because the rewriter has already run,
@@ -34,11 +35,14 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
     } else {
         nodes::call(pg_sys::Oid::from(pg_sys::F_NOW), pg_sys::TIMESTAMPTZOID, std::ptr::null_mut())
     };
-    let actor_fn = nodes::extension_function(c"_actor", &[]);
-    let actor = nodes::scalar_subquery(nodes::call(actor_fn, pg_sys::TEXTOID, std::ptr::null_mut()));
-    let begin_fn = nodes::extension_function(c"_begin_deletion", &[pg_sys::OIDOID]);
-    let relid_arg = pg_sys::lappend(std::ptr::null_mut(), nodes::oid_const(relid) as *mut std::ffi::c_void);
-    let deletion_id = nodes::scalar_subquery(nodes::call(begin_fn, pg_sys::INT8OID, relid_arg));
+    let marker_call = |name: &std::ffi::CStr, result_type: pg_sys::Oid| {
+        let function = nodes::extension_function(name, &[pg_sys::OIDOID, pg_sys::INT8OID]);
+        let mut args = pg_sys::lappend(std::ptr::null_mut(), nodes::oid_const(relid) as *mut std::ffi::c_void);
+        args = pg_sys::lappend(args, nodes::int8_const(crate::capture::token()) as *mut std::ffi::c_void);
+        nodes::call(function, result_type, args)
+    };
+    let actor = marker_call(c"_deletion_actor", pg_sys::TEXTOID);
+    let deletion_id = marker_call(c"_deletion_id", pg_sys::INT8OID);
 
     // The SET list, in attribute-number order as the rewriter would leave it.
     let mut assignments = vec![
@@ -53,7 +57,6 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
     }
     (*query).targetList = target_list;
     (*query).commandType = pg_sys::CmdType::CMD_UPDATE;
-    (*query).hasSubLinks = true;
 
     // Only active rows are marked. A referential action must reach soft-deleted rows too, so
     // that removing their referenced row raises instead of leaving them pointing at nothing.

@@ -43,25 +43,6 @@ pub unsafe fn call(funcid: pg_sys::Oid, result_type: pg_sys::Oid, args: *mut pg_
     ) as *mut pg_sys::Expr
 }
 
-/// `(SELECT expr)`: an uncorrelated scalar subquery, which the planner turns into an InitPlan
-/// that runs once per execution of the statement.
-pub unsafe fn scalar_subquery(expr: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
-    let entry = pg_sys::makeTargetEntry(expr, 1, pg_sys::pstrdup(c"value".as_ptr()), false);
-    let select = make_node::<pg_sys::Query>(pg_sys::NodeTag::T_Query);
-    (*select).commandType = pg_sys::CmdType::CMD_SELECT;
-    (*select).querySource = pg_sys::QuerySource::QSRC_ORIGINAL;
-    (*select).canSetTag = true;
-    (*select).jointree = pg_sys::makeFromExpr(std::ptr::null_mut(), std::ptr::null_mut());
-    (*select).targetList = pg_sys::lappend(std::ptr::null_mut(), entry as *mut std::ffi::c_void);
-
-    let sublink = make_node::<pg_sys::SubLink>(pg_sys::NodeTag::T_SubLink);
-    (*sublink).subLinkType = pg_sys::SubLinkType::EXPR_SUBLINK;
-    (*sublink).subLinkId = 0;
-    (*sublink).subselect = select as *mut pg_sys::Node;
-    (*sublink).location = -1;
-    sublink as *mut pg_sys::Expr
-}
-
 /// A call of a function of one argument.
 pub unsafe fn call_one(funcid: pg_sys::Oid, result_type: pg_sys::Oid, arg: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
     call(funcid, result_type, pg_sys::lappend(std::ptr::null_mut(), arg as *mut std::ffi::c_void))

@@ -100,14 +100,20 @@ FROM softdelete.events WHERE table_name = 'audit_batches.notes' ORDER BY event_i
 DELETE FROM notes WHERE id = 1000;
 SELECT count(*) AS batches FROM softdelete.event_batches WHERE table_name = 'audit_batches.notes';
 
--- The capture function records rows only for the DELETE the extension planned: a direct call
--- fails with 42501 and writes nothing.
+-- The functions that record a soft delete work only in the DELETE the extension planned: a
+-- direct call fails with 42501 and writes nothing.
 SELECT count(*) AS events_before FROM softdelete.events \gset
+SELECT last_value AS deletion_seq_before FROM softdelete.deletion_seq \gset
 \set VERBOSITY sqlstate
-SELECT softdelete._capture_deleted('notes'::regclass, softdelete._begin_deletion('notes'::regclass), 0, 1::bigint);
+SELECT softdelete._capture_deleted('notes'::regclass, 1, 0, 1::bigint);
+\echo :LAST_ERROR_SQLSTATE
+SELECT softdelete._deletion_id('notes'::regclass, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT softdelete._deletion_actor('notes'::regclass, 0);
 \echo :LAST_ERROR_SQLSTATE
 SELECT softdelete._capture_deleted('notes'::regclass, 1, 12345, ARRAY['1']);
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 SELECT count(*) - :events_before AS new_events FROM softdelete.events;
+SELECT last_value - :deletion_seq_before AS new_deletion_ids FROM softdelete.deletion_seq;
 RESET softdelete.notices;

@@ -25,14 +25,22 @@ INSERT INTO note VALUES (1, 'a'), (2, 'b'), (3, 'c');
 DELETE FROM note WHERE id = 1;
 SELECT trigger_name, operation FROM fired ORDER BY 1;
 
--- EXPLAIN shows the DELETE planned as an Update, with the actor and the deletion id as InitPlans.
+-- EXPLAIN shows the DELETE planned as an Update of the active rows.
 EXPLAIN (COSTS OFF) DELETE FROM note WHERE id = 2;
 
--- Each DELETE of a data-modifying CTE is a deletion of its own.
+-- One statement is one deletion, also when several data-modifying CTEs delete, from one table
+-- or from two.
+CREATE TABLE memo (id int PRIMARY KEY);
+SELECT softdelete.enable('memo');
+INSERT INTO memo VALUES (1);
 WITH first AS (DELETE FROM note WHERE id = 2 RETURNING id),
-     second AS (DELETE FROM note WHERE id = 3 RETURNING id)
-SELECT (SELECT count(*) FROM first) + (SELECT count(*) FROM second) AS deleted;
-SELECT count(DISTINCT deletion_id) AS deletions FROM note WHERE id IN (2, 3);
+     second AS (DELETE FROM note WHERE id = 3 RETURNING id),
+     third AS (DELETE FROM memo WHERE id = 1 RETURNING id)
+SELECT (SELECT count(*) FROM first) + (SELECT count(*) FROM second) + (SELECT count(*) FROM third) AS deleted;
+SELECT count(DISTINCT deletion_id) AS deletions
+FROM (SELECT deletion_id FROM note WHERE id IN (2, 3) UNION ALL SELECT deletion_id FROM memo) d;
+SELECT table_name, key FROM softdelete.events
+WHERE deletion_id = (SELECT deletion_id FROM memo) ORDER BY table_name, key;
 
 -- SET CONSTRAINTS does not move the extension's check of a NO ACTION key: only the declared
 -- timing (here: immediate) counts.
