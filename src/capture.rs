@@ -405,19 +405,78 @@ fn write(entries: Vec<Pending>) {
     }
 }
 
+/// The columns of `softdelete.event_batches` that a batch sets, every one of them.
+const BATCH_COLUMNS: [&std::ffi::CStr; 14] = [
+    c"event_id",
+    c"operation",
+    c"table_name",
+    c"keys",
+    c"deletion_id",
+    c"occurred_at",
+    c"recorded_at",
+    c"actor",
+    c"role_name",
+    c"reason",
+    c"via_constraint",
+    c"transaction_id",
+    c"application_name",
+    c"client_addr",
+];
+
+/// Where batches go: the table, its event id sequence and the attribute numbers of
+/// [`BATCH_COLUMNS`].
+#[derive(Clone, Copy)]
+struct BatchTable {
+    table: pg_sys::Oid,
+    sequence: pg_sys::Oid,
+    attnums: [i16; BATCH_COLUMNS.len()],
+}
+
+thread_local! {
+    /// Looked up once per backend; emptied when a relation is invalidated (the extension
+    /// dropped and created again).
+    static BATCH_TABLE: Cell<Option<BatchTable>> = const { Cell::new(None) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn relation_changed(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    if let Some(target) = BATCH_TABLE.with(Cell::get) {
+        if relid == pg_sys::InvalidOid || relid == target.table || relid == target.sequence {
+            BATCH_TABLE.with(|cell| cell.set(None));
+        }
+    }
+}
+
+unsafe fn batch_table() -> BatchTable {
+    if let Some(target) = BATCH_TABLE.with(Cell::get) {
+        return target;
+    }
+    let schema = pg_sys::get_namespace_oid(catalog::SCHEMA.as_ptr(), false);
+    let table = pg_sys::get_relname_relid(c"event_batches".as_ptr(), schema);
+    let sequence = pg_sys::get_relname_relid(c"event_id_seq".as_ptr(), schema);
+    if table == pg_sys::InvalidOid || sequence == pg_sys::InvalidOid {
+        error::internal("capture::batch_table", "softdelete.event_batches or softdelete.event_id_seq not found");
+    }
+    let mut attnums = [0i16; BATCH_COLUMNS.len()];
+    for (slot, name) in attnums.iter_mut().zip(BATCH_COLUMNS) {
+        *slot = pg_sys::get_attnum(table, name.as_ptr());
+        if *slot <= 0 {
+            error::internal("capture::batch_table", format!("column {name:?} of softdelete.event_batches not found"));
+        }
+    }
+    let target = BatchTable { table, sequence, attnums };
+    BATCH_TABLE.with(|cell| cell.set(Some(target)));
+    target
+}
+
 /// Inserts one row into `softdelete.event_batches` directly, without SQL: an INSERT through
 /// SPI cost as much as the UPDATE of a single-row soft delete. Every column is set here,
 /// defaults included. The heap insertion compresses and moves the keys out of line as an
 /// INSERT would, and the table's indexes (plain B-trees on columns) get their entries.
 unsafe fn insert_batch(entry: Pending) {
-    let schema = pg_sys::get_namespace_oid(catalog::SCHEMA.as_ptr(), false);
-    let table = pg_sys::get_relname_relid(c"event_batches".as_ptr(), schema);
-    let sequence = pg_sys::get_relname_relid(c"event_id_seq".as_ptr(), schema);
-    if table == pg_sys::InvalidOid || sequence == pg_sys::InvalidOid {
-        error::internal("capture::insert_batch", "softdelete.event_batches or softdelete.event_id_seq not found");
-    }
+    let target = batch_table();
     let event_id = internal::as_extension_owner_without_sql(catalog::extension_owner(), || {
-        pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[Some(pg_sys::Datum::from(sequence))])
+        pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[Some(pg_sys::Datum::from(target.sequence))])
     });
     let Some(event_id) = event_id else { error::internal("capture::insert_batch", "nextval returned NULL") };
     let role = {
@@ -432,35 +491,37 @@ unsafe fn insert_batch(entry: Pending) {
     } else {
         std::ffi::CStr::from_ptr(pg_sys::application_name).to_string_lossy().into_owned()
     };
-    let columns: [(&std::ffi::CStr, Option<pg_sys::Datum>); 14] = [
-        (c"event_id", Some(pg_sys::Datum::from(event_id))),
-        (c"operation", "delete".into_datum()),
-        (c"table_name", catalog::qualified_name(entry.relid).into_datum()),
-        (c"keys", entry.keys.into_texts(&entry.prefixes).into_datum()),
-        (c"deletion_id", Some(pg_sys::Datum::from(entry.deletion_id))),
-        (c"occurred_at", Some(pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp()))),
-        (c"recorded_at", Some(pg_sys::Datum::from(pg_sys::GetCurrentTimestamp()))),
-        (c"actor", entry.initiator.actor.into_datum()),
-        (c"role_name", Some(role)),
-        (c"reason", entry.initiator.reason.into_datum()),
-        (c"via_constraint", None),
-        (c"transaction_id", Some(pg_sys::Datum::from(pg_sys::GetTopFullTransactionId().value))),
-        (c"application_name", application.into_datum()),
-        (c"client_addr", pgrx::direct_function_call_as_datum(pg_sys::inet_client_addr, &[])),
+    // In the order of BATCH_COLUMNS.
+    let columns: [Option<pg_sys::Datum>; BATCH_COLUMNS.len()] = [
+        Some(pg_sys::Datum::from(event_id)),
+        "delete".into_datum(),
+        catalog::qualified_name(entry.relid).into_datum(),
+        entry.keys.into_texts(&entry.prefixes).into_datum(),
+        Some(pg_sys::Datum::from(entry.deletion_id)),
+        Some(pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp())),
+        Some(pg_sys::Datum::from(pg_sys::GetCurrentTimestamp())),
+        entry.initiator.actor.into_datum(),
+        Some(role),
+        entry.initiator.reason.into_datum(),
+        None,
+        Some(pg_sys::Datum::from(pg_sys::GetTopFullTransactionId().value)),
+        application.into_datum(),
+        pgrx::direct_function_call_as_datum(pg_sys::inet_client_addr, &[]),
     ];
+    let table = target.table;
     let relation = pg_sys::table_open(table, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
     let descriptor = (*relation).rd_att;
     let count = (*descriptor).natts as usize;
     let mut values = vec![pg_sys::Datum::from(0); count];
     let mut nulls = vec![true; count];
-    for (name, value) in columns {
-        let attnum = pg_sys::get_attnum(table, name.as_ptr());
-        if attnum <= 0 || attnum as usize > count {
-            error::internal("capture::insert_batch", format!("column {name:?} of softdelete.event_batches not found"));
+    for (attnum, value) in target.attnums.iter().zip(columns) {
+        let index = *attnum as usize - 1;
+        if index >= count {
+            error::internal("capture::insert_batch", "softdelete.event_batches has changed");
         }
         if let Some(value) = value {
-            values[attnum as usize - 1] = value;
-            nulls[attnum as usize - 1] = false;
+            values[index] = value;
+            nulls[index] = false;
         }
     }
     let tuple = pg_sys::heap_form_tuple(descriptor, values.as_mut_ptr(), nulls.as_mut_ptr());
@@ -481,6 +542,7 @@ pub fn install() {
         pg_sys::ExecutorFinish_hook = Some(executor_finish);
         pg_sys::RegisterXactCallback(Some(transaction_event), std::ptr::null_mut());
         pg_sys::RegisterSubXactCallback(Some(subtransaction_event), std::ptr::null_mut());
+        pg_sys::CacheRegisterRelcacheCallback(Some(relation_changed), pg_sys::Datum::from(0));
     }
 }
 

@@ -35,7 +35,7 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
     } else {
         nodes::call(pg_sys::Oid::from(pg_sys::F_NOW), pg_sys::TIMESTAMPTZOID, std::ptr::null_mut())
     };
-    let marker_call = |name: &std::ffi::CStr, result_type: pg_sys::Oid| {
+    let marker_call = |name: &'static std::ffi::CStr, result_type: pg_sys::Oid| {
         let function = nodes::extension_function(name, &[pg_sys::OIDOID, pg_sys::INT8OID]);
         let mut args = pg_sys::lappend(std::ptr::null_mut(), nodes::oid_const(relid) as *mut std::ffi::c_void);
         args = pg_sys::lappend(args, nodes::int8_const(crate::capture::token()) as *mut std::ffi::c_void);

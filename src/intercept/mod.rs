@@ -34,6 +34,7 @@ pub fn install() {
         PREVIOUS_PLANNER = pg_sys::planner_hook;
         pg_sys::planner_hook = Some(plan_statement);
     }
+    nodes::register_callbacks();
 }
 
 #[pg_guard]

@@ -111,25 +111,39 @@ pub unsafe fn assignment(marker: &Marker, expr: *mut pg_sys::Expr) -> *mut pg_sy
 }
 
 thread_local! {
-    /// Function OIDs by name and argument types, with the OID of the extension's schema they
-    /// were found under. A new schema, or a function that no longer exists, means that the
-    /// extension was dropped and created again.
-    static FUNCTIONS: std::cell::RefCell<std::collections::HashMap<(String, Vec<pg_sys::Oid>), (pg_sys::Oid, pg_sys::Oid)>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// Function OIDs by name and argument types. A change to any function (the extension
+    /// dropped and created again) empties it, see [`register_callbacks`].
+    static FUNCTIONS: std::cell::RefCell<Vec<(&'static std::ffi::CStr, Vec<pg_sys::Oid>, pg_sys::Oid)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn functions_changed(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+    FUNCTIONS.with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            cache.clear();
+        }
+    });
+}
+
+/// Registers the invalidation of the function cache; called once from `_PG_init`.
+pub fn register_callbacks() {
+    // SAFETY: called once from _PG_init; the callback lives as long as the backend.
+    unsafe {
+        pg_sys::CacheRegisterSyscacheCallback(pg_sys::SysCacheIdentifier::PROCOID as i32, Some(functions_changed), pg_sys::Datum::from(0));
+    }
 }
 
 /// Looks up one of the extension's functions by name and argument types.
-pub unsafe fn extension_function(name: &std::ffi::CStr, arg_types: &[pg_sys::Oid]) -> pg_sys::Oid {
-    let schema = pg_sys::get_namespace_oid(catalog::SCHEMA.as_ptr(), true);
-    let key = (name.to_string_lossy().into_owned(), arg_types.to_vec());
-    if let Some((cached_schema, oid)) = FUNCTIONS.with(|cache| cache.borrow().get(&key).copied()) {
-        let exists = pg_sys::SearchSysCacheExists(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(oid), 0.into(), 0.into(), 0.into());
-        if cached_schema == schema && exists {
-            return oid;
-        }
+pub unsafe fn extension_function(name: &'static std::ffi::CStr, arg_types: &[pg_sys::Oid]) -> pg_sys::Oid {
+    let cached = FUNCTIONS.with(|cache| {
+        cache.borrow().iter().find(|(n, types, _)| *n == name && types.as_slice() == arg_types).map(|entry| entry.2)
+    });
+    if let Some(oid) = cached {
+        return oid;
     }
     let oid = look_up_function(name, arg_types);
-    FUNCTIONS.with(|cache| cache.borrow_mut().insert(key, (schema, oid)));
+    FUNCTIONS.with(|cache| cache.borrow_mut().push((name, arg_types.to_vec(), oid)));
     oid
 }
 
