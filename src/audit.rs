@@ -87,16 +87,25 @@ fn register(mut entry: Expected) {
     EXPECTED.with(|expected| expected.borrow_mut().push(entry));
 }
 
-/// The initiator of the soft delete that the planner hook started for deletion `deletion_id`
-/// of `relid` and that has not finished yet; None when there is none.
-pub fn captured_initiator(relid: pg_sys::Oid, deletion_id: i64) -> Option<Initiator> {
+/// The operation and initiator of the change to deletion `deletion_id` in `relid` whose rows
+/// are being captured (a soft delete the planner hook planned, or a restore); None when there
+/// is none.
+pub fn captured_change(relid: pg_sys::Oid, deletion_id: i64) -> Option<(Operation, Initiator)> {
     EXPECTED.with(|expected| {
         expected
             .borrow()
             .iter()
+            .rev()
             .find(|entry| entry.captured && entry.relid == relid && entry.deletion_id == deletion_id)
-            .map(|entry| entry.initiator.clone())
+            .map(|entry| (entry.operation, entry.initiator.clone()))
     })
+}
+
+/// Registers that the next UPDATE of `relid` restores rows of deletion `deletion_id`, which
+/// the capture records (`internal::update_restoring`).
+pub fn expect_captured_restore(relid: pg_sys::Oid, deletion_id: i64) {
+    let initiator = Initiator::current();
+    register(Expected { subtransaction: 0, relid, operation: Operation::Restore, deletion_id, initiator, via: None, captured: true });
 }
 
 fn take_expected(relid: pg_sys::Oid) -> Vec<Expected> {

@@ -47,6 +47,8 @@ struct Pending {
     level: u32,
     relid: pg_sys::Oid,
     deletion_id: i64,
+    /// Delete or restore.
+    operation: audit::Operation,
     initiator: Initiator,
     /// The text before each key value (`{"id": `).
     prefixes: Vec<String>,
@@ -319,7 +321,7 @@ fn collect(relid: pg_sys::Oid, deletion_id: i64, add: impl FnOnce(&mut Keys, &[S
         let index = match position {
             Some(index) => index,
             None => {
-                let Some(initiator) = audit::captured_initiator(relid, deletion_id) else {
+                let Some((operation, initiator)) = audit::captured_change(relid, deletion_id) else {
                     error::internal("capture::collect", format!("deletion {deletion_id} of table {relid:?} was not started"))
                 };
                 let columns = catalog::primary_key(relid);
@@ -329,6 +331,7 @@ fn collect(relid: pg_sys::Oid, deletion_id: i64, add: impl FnOnce(&mut Keys, &[S
                     level,
                     relid,
                     deletion_id,
+                    operation,
                     initiator,
                     prefixes: columns.iter().enumerate().map(|(i, key)| audit::key_prefix(i, &key.name)).collect(),
                     keys: if integer { Keys::Integers(Vec::new()) } else { Keys::Texts(Vec::new()) },
@@ -494,10 +497,11 @@ unsafe fn insert_batch(entry: Pending) {
     // In the order of BATCH_COLUMNS.
     let columns: [Option<pg_sys::Datum>; BATCH_COLUMNS.len()] = [
         Some(pg_sys::Datum::from(event_id)),
-        "delete".into_datum(),
+        entry.operation.as_str().into_datum(),
         catalog::qualified_name(entry.relid).into_datum(),
         entry.keys.into_texts(&entry.prefixes).into_datum(),
-        Some(pg_sys::Datum::from(entry.deletion_id)),
+        // Rows deleted before they had a deletion id are restored under the id 0.
+        (entry.deletion_id != 0).then_some(pg_sys::Datum::from(entry.deletion_id)),
         Some(pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp())),
         Some(pg_sys::Datum::from(pg_sys::GetCurrentTimestamp())),
         entry.initiator.actor.into_datum(),
@@ -609,23 +613,23 @@ unsafe extern "C-unwind" fn executor_finish(query: *mut pg_sys::QueryDesc) {
     forget_execution(query);
 }
 
-/// Drops the transition table of a top-level soft delete on a table that no foreign key
-/// references. Its row events are collected by the check option, and only the cascade reads the
-/// transition table, which PostgreSQL would otherwise fill with a copy of every marked row.
-/// Tables with a transition table of another trigger, and partitioned tables, keep it.
+/// Drops the transition table of a statement whose rows the capture records: a top-level soft
+/// delete on a table that no foreign key references, or a restore. Their row events are
+/// collected by the check option, and of the extension's triggers only the cascade of a soft
+/// delete reads the transition table, which PostgreSQL would otherwise fill with a copy of every
+/// changed row. Tables with a transition table of another trigger (a user's, or the reference
+/// check of a table that references a managed one), and partitioned tables, keep it.
 unsafe fn skip_transition_table(query: *mut pg_sys::QueryDesc) {
-    let planned = (*query).plannedstmt;
     let state = (*query).planstate;
-    if planned.is_null() || state.is_null() || (*planned).commandType != pg_sys::CmdType::CMD_DELETE {
-        return;
-    }
-    if (*state).type_ != pg_sys::NodeTag::T_ModifyTableState {
+    if state.is_null() || (*state).type_ != pg_sys::NodeTag::T_ModifyTableState {
         return;
     }
     let modify = state as *mut pg_sys::ModifyTableState;
     if (*modify).operation != pg_sys::CmdType::CMD_UPDATE || (*modify).mt_transition_capture.is_null() {
         return;
     }
+    let plan = (*state).plan as *mut pg_sys::ModifyTable;
+    let Some(capture) = capture_kind(plan) else { return };
     let result = (*modify).rootResultRelInfo;
     let result = if result.is_null() { (*modify).resultRelInfo } else { result };
     if result.is_null() {
@@ -636,7 +640,10 @@ unsafe fn skip_transition_table(query: *mut pg_sys::QueryDesc) {
         return;
     }
     let relid = (*relation).rd_id;
-    if catalog::lookup(relid).is_none() || !foreign_keys::referencing(relid).is_empty() {
+    if catalog::lookup(relid).is_none() {
+        return;
+    }
+    if capture == crate::intercept::CAPTURE_DELETE && !foreign_keys::referencing(relid).is_empty() {
         return;
     }
     let triggers = (*relation).trigdesc;
@@ -653,6 +660,25 @@ unsafe fn skip_transition_table(query: *mut pg_sys::QueryDesc) {
         }
     }
     (*modify).mt_transition_capture = std::ptr::null_mut();
+}
+
+/// The name of the capture check option of the ModifyTable node, if it has one.
+unsafe fn capture_kind(plan: *mut pg_sys::ModifyTable) -> Option<&'static std::ffi::CStr> {
+    let lists = pgrx::PgList::<pg_sys::List>::from_pg((*plan).withCheckOptionLists);
+    let first = lists.get_ptr(0)?;
+    let options = pgrx::PgList::<pg_sys::WithCheckOption>::from_pg(first);
+    for option in options.iter_ptr() {
+        if (*option).relname.is_null() {
+            continue;
+        }
+        let name = std::ffi::CStr::from_ptr((*option).relname);
+        for kind in [crate::intercept::CAPTURE_DELETE, crate::intercept::CAPTURE_RESTORE] {
+            if name == kind {
+                return Some(kind);
+            }
+        }
+    }
+    None
 }
 
 #[pg_guard]

@@ -18,6 +18,14 @@ thread_local! {
     static NEXT_PLAN_INTERNAL: RefCell<Option<Vec<pg_sys::Oid>>> = const { RefCell::new(None) };
     static PLANNING_INTERNAL: RefCell<Option<Vec<pg_sys::Oid>>> = const { RefCell::new(None) };
     static HARD_DELETE_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Set for an internal UPDATE that restores rows of this deletion: the planner hook then
+    /// adds the capture of the restored rows for the audit trail (`capture.rs`).
+    static NEXT_PLAN_RESTORES: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// Takes the mark of [`update_restoring`], so that only one planner call reads it.
+pub fn take_next_plan_restores() -> Option<i64> {
+    NEXT_PLAN_RESTORES.with(|mark| mark.replace(None))
 }
 
 /// Takes the mark set by the statement runners below, so that only one planner call reads it.
@@ -66,6 +74,7 @@ impl Drop for NextPlanGuard {
                 *flag = None;
             }
         });
+        NEXT_PLAN_RESTORES.with(|mark| mark.set(None));
     }
 }
 
@@ -90,6 +99,17 @@ fn run<'conn>(
 /// processed.
 pub fn update(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>]) -> u64 {
     run(client, &[relid], sql, args, "internal::update").len() as u64
+}
+
+/// Like [`update`], for the UPDATE that restores the rows of deletion `deletion_id` in
+/// `relid`: the rows it restores are recorded as they are written, without a second pass.
+pub fn update_restoring(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>], deletion_id: i64) -> u64 {
+    with_pinned_search_path(|| {
+        let _guard = NextPlanGuard;
+        NEXT_PLAN_INTERNAL.with(|flag| *flag.borrow_mut() = Some(vec![relid]));
+        NEXT_PLAN_RESTORES.with(|mark| mark.set(Some(deletion_id)));
+        error::spi("internal::update_restoring", client.update(sql, None, args)).len() as u64
+    })
 }
 
 /// Like [`update`], for a statement that reads deleted rows of several tables (a purge of rows

@@ -85,9 +85,12 @@ fn _reference_trigger<'a>(
             );
             // Lock the referenced rows FOR SHARE first. That waits for a transaction that is
             // soft-deleting one of them, whose row lock does not conflict with the FOR KEY SHARE
-            // of PostgreSQL's own check, and the check below then reads its outcome.
+            // of PostgreSQL's own check, and the check below then reads its outcome. Row
+            // versions this transaction wrote itself (the parents a restore brought back just
+            // before) are invisible to other transactions, so they need no lock.
             let lock = format!(
                 "SELECT 1 FROM {parent_table} p WHERE ({parent_columns}) IN (SELECT {child_columns} FROM {rows} n WHERE true{active}) \
+                   AND NOT p.xmin OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()::pg_catalog.xid \
                  FOR SHARE OF p",
                 parent_table = reference.parent_table,
                 parent_columns = column_list("p", &reference.parent_columns),

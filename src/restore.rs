@@ -106,14 +106,14 @@ fn restore_deletion_rows(client: &mut SpiClient<'_>, deletion_id: i64) -> u64 {
         };
         let table = catalog::qualified_name(entry.relid);
         access::require(access::RESTORER_ROLE, entry.relid, &table, "restore");
-        audit::expect(entry.relid, Operation::Restore, deletion_id);
+        audit::expect_captured_restore(entry.relid, deletion_id);
         let sql = format!(
             "UPDATE {table} SET {at} = NULL, {by} = NULL, {id} = NULL WHERE {id} = $1 AND {at} IS NOT NULL",
             at = spi::quote_identifier(&managed.deleted_at.name),
             by = spi::quote_identifier(&managed.deleted_by.name),
             id = spi::quote_identifier(&managed.deletion_id.name),
         );
-        restored += internal::update(client, entry.relid, &sql, &[deletion_id.into()]);
+        restored += internal::update_restoring(client, entry.relid, &sql, &[deletion_id.into()], deletion_id);
     }
     if restored == 0 {
         UserError::new(

@@ -67,21 +67,40 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
     }
 
     mark_updated_columns(query, rte, managed);
-    capture_marked_rows(query, relid, relation_index, managed);
+    let deletion_id = nodes::marker_var(relation_index, &managed.deletion_id, pg_sys::INT8OID);
+    capture_rows(query, relid, relation_index, deletion_id, CAPTURE_DELETE);
 }
 
-/// Adds the check option through which the executor hands every row the statement marks to
-/// `softdelete._capture_deleted()`, which collects the row's key for the audit trail
-/// (`capture.rs`). A check option of the kind views use is evaluated once per changed row,
-/// after the row is written, and never for a row the statement skipped.
-unsafe fn capture_marked_rows(query: *mut pg_sys::Query, relid: pg_sys::Oid, relation_index: i32, managed: &Managed) {
+/// The name of the check option that collects the rows a soft delete marks.
+pub const CAPTURE_DELETE: &std::ffi::CStr = c"softdelete_capture_delete";
+/// The name of the check option that collects the rows a restore brings back.
+pub const CAPTURE_RESTORE: &std::ffi::CStr = c"softdelete_capture_restore";
+
+/// Adds the capture of the rows that the extension's UPDATE restoring deletion `deletion_id`
+/// brings back, so that their restore events are written as for a soft delete.
+pub unsafe fn capture_restored_rows(query: *mut pg_sys::Query, relid: pg_sys::Oid, _managed: &Managed, deletion_id: i64) {
+    let relation_index = (*query).resultRelation;
+    capture_rows(query, relid, relation_index, nodes::int8_const(deletion_id), CAPTURE_RESTORE);
+}
+
+/// Adds the check option through which the executor hands every row the statement changes to
+/// `softdelete._capture_deleted()`, which collects the row's key for the audit trail under
+/// `deletion_id` (`capture.rs`). A check option of the kind views use is evaluated once per
+/// changed row, after the row is written, and never for a row the statement skipped.
+unsafe fn capture_rows(
+    query: *mut pg_sys::Query,
+    relid: pg_sys::Oid,
+    relation_index: i32,
+    deletion_id: *mut pg_sys::Expr,
+    name: &std::ffi::CStr,
+) {
     let keys = crate::catalog::primary_key(relid);
     let mut key_vars = Vec::new();
     for key in &keys {
         let name = std::ffi::CString::new(key.name.as_str()).unwrap_or_default();
         let attnum = pg_sys::get_attnum(relid, name.as_ptr());
         if attnum == pg_sys::InvalidAttrNumber as i16 {
-            crate::error::internal("intercept::capture_marked_rows", format!("key column {} not found", key.name));
+            crate::error::internal("intercept::capture_rows", format!("key column {} not found", key.name));
         }
         let mut type_oid = pg_sys::InvalidOid;
         let mut typmod = -1;
@@ -113,13 +132,13 @@ unsafe fn capture_marked_rows(query: *mut pg_sys::Query, relid: pg_sys::Oid, rel
     let mut args = std::ptr::null_mut();
     for arg in [
         nodes::oid_const(relid),
-        nodes::marker_var(relation_index, &managed.deletion_id, pg_sys::INT8OID),
+        deletion_id,
         nodes::int8_const(crate::capture::token()),
         key.0,
     ] {
         args = pg_sys::lappend(args, arg as *mut std::ffi::c_void);
     }
-    let option = nodes::view_check_option(c"softdelete_capture", nodes::call(capture, pg_sys::BOOLOID, args));
+    let option = nodes::view_check_option(name, nodes::call(capture, pg_sys::BOOLOID, args));
     (*query).withCheckOptions = pg_sys::lappend((*query).withCheckOptions, option as *mut std::ffi::c_void);
 }
 

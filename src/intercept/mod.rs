@@ -14,6 +14,7 @@
 //! Statements the extension runs itself (restore, purge) are left alone.
 
 mod delete;
+pub use delete::{CAPTURE_DELETE, CAPTURE_RESTORE};
 mod nodes;
 mod writes;
 
@@ -45,9 +46,18 @@ unsafe extern "C-unwind" fn plan_statement(
     bound_params: pg_sys::ParamListInfo,
 ) -> *mut pg_sys::PlannedStmt {
     let internal = internal::take_next_plan_internal();
+    let restores = internal::take_next_plan_restores();
     let is_internal = internal.is_some();
     let _scope = internal::PlanningScope::enter(internal);
     let top_level_delete = !is_internal && rewrite_statements(parse);
+    if let (true, Some(deletion_id)) = (is_internal, restores) {
+        if (*parse).commandType == pg_sys::CmdType::CMD_UPDATE {
+            if let Some(managed) = managed_result_relation(parse) {
+                let relid = (*result_rte(parse)).relid;
+                delete::capture_restored_rows(parse, relid, &managed, deletion_id);
+            }
+        }
+    }
     let planned = match PREVIOUS_PLANNER {
         Some(previous) => previous(parse, query_string, cursor_options, bound_params),
         None => pg_sys::standard_planner(parse, query_string, cursor_options, bound_params),
