@@ -116,6 +116,7 @@ workload_bulk_delete() {
 workload_single_row_delete() {
     local rows seconds repetition side
     local -a managed=() plain=() managed_cpu=() plain_cpu=()
+    local -a prepared_managed=() prepared_plain=() prepared_managed_cpu=() prepared_plain_cpu=()
     rows=$(scaled 1000000 1000)
     seconds=$(scaled 30 3)
     for repetition in $(seq 1 "$BENCH_REPEAT"); do
@@ -130,6 +131,15 @@ workload_single_row_delete() {
             case $side in
                 managed) measure_pgbench managed bench 4 "$seconds" "$BENCH_DIR/pgbench/delete_managed.sql" -D "rows=$rows" ;;
                 plain) measure_pgbench plain bench 4 "$seconds" "$BENCH_DIR/pgbench/update_plain.sql" -D "rows=$rows" ;;
+            esac
+        done
+        # The same with prepared statements, as drivers that use the extended protocol run
+        # them: each statement is planned once per connection instead of once per execution.
+        for side in $(in_turn "$repetition" prepared_managed prepared_plain); do
+            checkpoint
+            case $side in
+                prepared_managed) measure_pgbench prepared_managed bench 4 "$seconds" "$BENCH_DIR/pgbench/delete_managed.sql" -D "rows=$rows" -M prepared ;;
+                prepared_plain) measure_pgbench prepared_plain bench 4 "$seconds" "$BENCH_DIR/pgbench/update_plain.sql" -D "rows=$rows" -M prepared ;;
             esac
         done
 
@@ -147,7 +157,14 @@ workload_single_row_delete() {
     ours_cpu=$(median "${managed_cpu[@]}")
     base_cpu=$(median "${plain_cpu[@]}")
     record w4 "4. single-row DELETE, pgbench" "$ours" "$base" tps "$(ratio "$ours" "$base")" ">=" 0.9 \
-        "4 clients, $seconds s, ids random(1, $rows), role bench; ratio = DELETE tps / UPDATE tps; runs (tps): DELETE $(each_run "${managed[@]}"), UPDATE $(each_run "${plain[@]}"); CPU figures in us per transaction" \
+        "4 clients, $seconds s, ids random(1, $rows), role bench, simple protocol (pgbench's default); ratio = DELETE tps / UPDATE tps; runs (tps): DELETE $(each_run "${managed[@]}"), UPDATE $(each_run "${plain[@]}"); CPU figures in us per transaction" \
+        "$ours_cpu" "$base_cpu" "$(ratio "$base_cpu" "$ours_cpu")"
+    ours=$(median "${prepared_managed[@]}")
+    base=$(median "${prepared_plain[@]}")
+    ours_cpu=$(median "${prepared_managed_cpu[@]}")
+    base_cpu=$(median "${prepared_plain_cpu[@]}")
+    record w4_prepared "4. single-row DELETE, pgbench -M prepared" "$ours" "$base" tps "$(ratio "$ours" "$base")" - INFO \
+        "as target 4 with prepared statements (-M prepared), measured after it on the same tables; no target of its own; runs (tps): DELETE $(each_run "${prepared_managed[@]}"), UPDATE $(each_run "${prepared_plain[@]}"); CPU figures in us per transaction" \
         "$ours_cpu" "$base_cpu" "$(ratio "$base_cpu" "$ours_cpu")"
 }
 
