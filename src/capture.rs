@@ -26,9 +26,11 @@
 //! stack while it runs. A scalar subquery (an InitPlan) would also run once per execution, but
 //! planning it cost a tenth of a single-row soft delete.
 //!
-//! These functions can be called from SQL like any function. A call counts only with the
-//! token that the planner hook puts into the expression: a random number drawn once per
-//! backend, which SQL cannot read. Without it the functions raise `42501`.
+//! These functions can be called from SQL like any function, but they act only on calls that
+//! the planner hook built. Those calls carry a parse location (`CALL_MARK`) that the parser never
+//! produces and that stored query trees (views, rules) never keep, because PostgreSQL resets
+//! locations when it reads a stored tree. Any other call raises `42501` and changes nothing,
+//! also one written into the WHERE clause of a soft delete.
 
 use std::cell::{Cell, RefCell};
 
@@ -70,15 +72,58 @@ impl Keys {
         }
     }
 
-    /// The JSON text of each key, `{"id": 42}`.
-    fn into_texts(self, prefixes: &[String]) -> Vec<String> {
+    /// A `text[]` of the JSON text of each key, `{"id": 42}`, in the current memory context.
+    ///
+    /// The texts are written into one buffer and one allocation holds all their varlena
+    /// values, which `construct_md_array` then copies into the array: a `Vec<String>` converted
+    /// element by element cost two allocations per key.
+    unsafe fn into_array(self, prefixes: &[String]) -> pg_sys::Datum {
+        use std::fmt::Write;
+        let mut buffer = String::new();
+        let mut ends = Vec::with_capacity(self.len());
         match self {
             Keys::Integers(keys) => {
                 let prefix = prefixes.first().map(String::as_str).unwrap_or("{\"?\": ");
-                keys.into_iter().map(|key| format!("{prefix}{key}}}")).collect()
+                for key in keys {
+                    let _ = write!(buffer, "{prefix}{key}}}");
+                    ends.push(buffer.len());
+                }
             }
-            Keys::Texts(keys) => keys,
+            Keys::Texts(keys) => {
+                for key in keys {
+                    buffer.push_str(&key);
+                    ends.push(buffer.len());
+                }
+            }
         }
+        let header = pg_sys::VARHDRSZ;
+        // Every value starts at a multiple of 4 bytes, the alignment of its length word.
+        let storage = pg_sys::palloc(buffer.len() + (header + 3) * ends.len()) as *mut u8;
+        let mut datums = Vec::with_capacity(ends.len());
+        let (mut start, mut offset) = (0, 0);
+        for end in ends {
+            let text = storage.add(offset);
+            let length = end - start;
+            pgrx::set_varsize_4b(text as *mut pg_sys::varlena, (length + header) as i32);
+            std::ptr::copy_nonoverlapping(buffer.as_ptr().add(start), text.add(header), length);
+            datums.push(pg_sys::Datum::from(text));
+            offset += (header + length + 3) & !3;
+            start = end;
+        }
+        let mut dims = [datums.len() as i32];
+        let mut lower_bounds = [1];
+        let array = pg_sys::construct_md_array(
+            datums.as_mut_ptr(),
+            std::ptr::null_mut(),
+            1,
+            dims.as_mut_ptr(),
+            lower_bounds.as_mut_ptr(),
+            pg_sys::TEXTOID,
+            -1,
+            false,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        );
+        pg_sys::Datum::from(array)
     }
 }
 
@@ -93,29 +138,31 @@ thread_local! {
     /// tagged with it, so that a statement that finishes inside another (a trigger's query)
     /// writes only its own keys and the outer statement's keys stay together.
     static LEVEL: Cell<u32> = const { Cell::new(0) };
-    static TOKEN: Cell<i64> = const { Cell::new(0) };
     /// The executions in progress, innermost last (QueryDesc addresses).
     static EXECUTING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     /// The deletions started by the executions in progress.
     static STARTED: RefCell<Vec<Started>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The token the planner hook passes to the capture functions.
-pub fn token() -> i64 {
-    TOKEN.with(|token| {
-        if token.get() == 0 {
-            let mut bytes = [0u8; 8];
-            // SAFETY: fills the buffer it is given.
-            let filled = unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr() as *mut std::ffi::c_void, bytes.len()) };
-            let mut value = i64::from_ne_bytes(bytes);
-            if !filled || value == 0 {
-                // SAFETY: plain reads of the process id and the clock.
-                value = unsafe { (pg_sys::MyProcPid as i64) << 32 ^ pg_sys::GetCurrentTimestamp() } | 1;
-            }
-            token.set(value);
-        }
-        token.get()
-    })
+/// The parse location of the function calls that the planner hook adds. The parser sets
+/// locations of 0 or more, or -1 for unknown, and reading a stored query tree sets -1.
+pub const CALL_MARK: i32 = -7_265_133;
+
+/// Raises `42501` unless the function is called through a call node the planner hook built.
+unsafe fn check_caller(fcinfo: pg_sys::FunctionCallInfo) {
+    let flinfo = (*fcinfo).flinfo;
+    let expression = if flinfo.is_null() { std::ptr::null_mut() } else { (*flinfo).fn_expr };
+    let marked = !expression.is_null()
+        && (*expression).type_ == pg_sys::NodeTag::T_FuncExpr
+        && (*(expression as *mut pg_sys::FuncExpr)).location == CALL_MARK;
+    if !marked {
+        error::UserError::new(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "the functions that record a soft delete are called by its plan and cannot be called directly",
+        )
+        .hint("Delete rows with DELETE; the extension records them.")
+        .raise()
+    }
 }
 
 /// A deletion that an execution of a soft-deleting statement started.
@@ -129,8 +176,7 @@ struct Started {
 
 /// Returns the deletion id and actor of the soft delete of `relid` that the current execution
 /// runs, starting the deletion on the first call.
-fn current_deletion<R>(relid: pg_sys::Oid, token: i64, read: impl Fn(&Started) -> R) -> R {
-    check_token(token);
+fn current_deletion<R>(relid: pg_sys::Oid, read: impl Fn(&Started) -> R) -> R {
     let Some(execution) = EXECUTING.with(|executing| executing.borrow().last().copied()) else {
         error::internal("capture::current_deletion", "no statement is executing")
     };
@@ -197,18 +243,22 @@ fn forget_execution(query: *mut pg_sys::QueryDesc) {
 // work they do.
 pgrx::extension_sql!(
     r#"
-CREATE FUNCTION softdelete._deletion_id(relid oid, token bigint) RETURNS bigint
+CREATE FUNCTION softdelete._deletion_id(relid oid) RETURNS bigint
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'softdelete_deletion_id';
-COMMENT ON FUNCTION softdelete._deletion_id(oid, bigint) IS
+COMMENT ON FUNCTION softdelete._deletion_id(oid) IS
     'The deletion id of the running soft delete (called by its plan only)';
-CREATE FUNCTION softdelete._deletion_actor(relid oid, token bigint) RETURNS text
+CREATE FUNCTION softdelete._deletion_actor(relid oid) RETURNS text
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'softdelete_deletion_actor';
-COMMENT ON FUNCTION softdelete._deletion_actor(oid, bigint) IS
+COMMENT ON FUNCTION softdelete._deletion_actor(oid) IS
     'The actor of the running soft delete (called by its plan only)';
-CREATE FUNCTION softdelete._capture_deleted(relid oid, deletion_id bigint, token bigint, key bigint) RETURNS boolean
+CREATE FUNCTION softdelete._capture_deleted(relid oid, deletion_id bigint, key bigint) RETURNS boolean
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'softdelete_capture_deleted';
-COMMENT ON FUNCTION softdelete._capture_deleted(oid, bigint, bigint, bigint) IS
+COMMENT ON FUNCTION softdelete._capture_deleted(oid, bigint, bigint) IS
     'Records a row the running soft delete marked (called by its plan only)';
+CREATE FUNCTION softdelete._capture_deleted(relid oid, deletion_id bigint, key text[]) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'softdelete_capture_deleted_json';
+COMMENT ON FUNCTION softdelete._capture_deleted(oid, bigint, text[]) IS
+    'Records a row the running soft delete marked, by the JSON text of each key value (called by its plan only)';
 "#,
     name = "capture_functions",
 );
@@ -227,6 +277,7 @@ macro_rules! function_info {
 function_info!(pg_finfo_softdelete_deletion_id);
 function_info!(pg_finfo_softdelete_deletion_actor);
 function_info!(pg_finfo_softdelete_capture_deleted);
+function_info!(pg_finfo_softdelete_capture_deleted_json);
 
 /// Argument `n` of a strict function as an OID.
 unsafe fn oid_argument(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> pg_sys::Oid {
@@ -238,34 +289,36 @@ unsafe fn bigint_argument(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> i64 {
     pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n).value() as i64
 }
 
-/// `softdelete._deletion_id(relid, token)`: the deletion id a soft delete writes into every row
-/// it marks.
+/// `softdelete._deletion_id(relid)`: the deletion id a soft delete writes into every row it
+/// marks.
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn softdelete_deletion_id(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let id = current_deletion(oid_argument(fcinfo, 0), bigint_argument(fcinfo, 1), |entry| entry.deletion_id);
+    check_caller(fcinfo);
+    let id = current_deletion(oid_argument(fcinfo, 0), |entry| entry.deletion_id);
     pg_sys::Datum::from(id)
 }
 
-/// `softdelete._deletion_actor(relid, token)`: the actor a soft delete writes into
-/// `deleted_by`, `softdelete.actor` when the deletion started, else the current role.
+/// `softdelete._deletion_actor(relid)`: the actor a soft delete writes into `deleted_by`,
+/// `softdelete.actor` when the deletion started, else the current role.
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn softdelete_deletion_actor(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    current_deletion(oid_argument(fcinfo, 0), bigint_argument(fcinfo, 1), |entry| {
+    check_caller(fcinfo);
+    current_deletion(oid_argument(fcinfo, 0), |entry| {
         // SAFETY: copies the bytes into a new text value in the caller's memory context.
         let text = unsafe { pg_sys::cstring_to_text_with_len(entry.actor.as_ptr() as *const std::ffi::c_char, entry.actor.len() as i32) };
         pg_sys::Datum::from(text)
     })
 }
 
-/// `softdelete._capture_deleted(relid, deletion_id, token, key)`: collects the key of a
+/// `softdelete._capture_deleted(relid, deletion_id, key bigint)`: collects the key of a
 /// soft-deleted row whose primary key is one integer column.
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn softdelete_capture_deleted(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    check_token(bigint_argument(fcinfo, 2));
-    let key = bigint_argument(fcinfo, 3);
+    check_caller(fcinfo);
+    let key = bigint_argument(fcinfo, 2);
     collect(oid_argument(fcinfo, 0), bigint_argument(fcinfo, 1), |keys, _| match keys {
         Keys::Integers(keys) => keys.push(key),
         Keys::Texts(_) => error::internal("capture::capture_deleted", "a key of another kind was collected before"),
@@ -273,35 +326,28 @@ pub unsafe extern "C-unwind" fn softdelete_capture_deleted(fcinfo: pg_sys::Funct
     pg_sys::Datum::from(true)
 }
 
-fn check_token(given: i64) {
-    if given != token() {
-        error::UserError::new(
-            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            "the functions that record a soft delete are called by its plan and cannot be called directly",
-        )
-        .hint("Delete rows with DELETE; the extension records them.")
-        .raise()
-    }
-}
-
-/// Collects the key of a soft-deleted row, given as the JSON text of each key column's value,
-/// which the planner hook computes as `audit::key_text_sql` does in SQL.
-#[pg_extern(volatile, parallel_unsafe, name = "_capture_deleted")]
-fn capture_json(relid: pg_sys::Oid, deletion_id: i64, token: i64, key: Vec<Option<String>>) -> bool {
-    check_token(token);
-    collect(relid, deletion_id, |keys, prefixes| {
+/// `softdelete._capture_deleted(relid, deletion_id, key text[])`: collects the key of a
+/// soft-deleted row, given as the JSON text of each key column's value, which the planner hook
+/// computes as `audit::key_text_sql` does in SQL.
+#[unsafe(no_mangle)]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn softdelete_capture_deleted_json(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    check_caller(fcinfo);
+    let values = <Vec<Option<String>> as pgrx::FromDatum>::from_datum(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 2), false)
+        .unwrap_or_default();
+    collect(oid_argument(fcinfo, 0), bigint_argument(fcinfo, 1), |keys, prefixes| {
         let mut text = String::new();
-        for (i, value) in key.iter().enumerate() {
+        for (i, value) in values.iter().enumerate() {
             text.push_str(prefixes.get(i).map(String::as_str).unwrap_or(", \"?\": "));
             text.push_str(value.as_deref().unwrap_or("null"));
         }
         text.push('}');
         match keys {
             Keys::Texts(keys) => keys.push(text),
-            Keys::Integers(_) => error::internal("capture::capture_json", "a key of another kind was collected before"),
+            Keys::Integers(_) => error::internal("capture::capture_deleted_json", "a key of another kind was collected before"),
         }
     });
-    true
+    pg_sys::Datum::from(true)
 }
 
 fn collect(relid: pg_sys::Oid, deletion_id: i64, add: impl FnOnce(&mut Keys, &[String])) {
@@ -499,7 +545,7 @@ unsafe fn insert_batch(entry: Pending) {
         Some(pg_sys::Datum::from(event_id)),
         entry.operation.as_str().into_datum(),
         catalog::qualified_name(entry.relid).into_datum(),
-        entry.keys.into_texts(&entry.prefixes).into_datum(),
+        Some(entry.keys.into_array(&entry.prefixes)),
         // Rows deleted before they had a deletion id are restored under the id 0.
         (entry.deletion_id != 0).then_some(pg_sys::Datum::from(entry.deletion_id)),
         Some(pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp())),

@@ -7,8 +7,8 @@ use crate::audit::KeyKind;
 use crate::catalog::Managed;
 
 /// Turns the DELETE `query` into
-/// `UPDATE rel SET deleted_at = now(), deleted_by = softdelete._deletion_actor(relid, token),
-/// deletion_id = softdelete._deletion_id(relid, token) WHERE <original quals> AND
+/// `UPDATE rel SET deleted_at = now(), deleted_by = softdelete._deletion_actor(relid),
+/// deletion_id = softdelete._deletion_id(relid) WHERE <original quals> AND
 /// deleted_at IS NULL`, keeping its RETURNING list, its row-level security quals and its
 /// privilege check, which still asks for DELETE privilege and not UPDATE. Both functions return
 /// the same values for every row of one execution (`capture.rs`).
@@ -36,10 +36,9 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
         nodes::call(pg_sys::Oid::from(pg_sys::F_NOW), pg_sys::TIMESTAMPTZOID, std::ptr::null_mut())
     };
     let marker_call = |name: &'static std::ffi::CStr, result_type: pg_sys::Oid| {
-        let function = nodes::extension_function(name, &[pg_sys::OIDOID, pg_sys::INT8OID]);
-        let mut args = pg_sys::lappend(std::ptr::null_mut(), nodes::oid_const(relid) as *mut std::ffi::c_void);
-        args = pg_sys::lappend(args, nodes::int8_const(crate::capture::token()) as *mut std::ffi::c_void);
-        nodes::call(function, result_type, args)
+        let function = nodes::extension_function(name, &[pg_sys::OIDOID]);
+        let args = pg_sys::lappend(std::ptr::null_mut(), nodes::oid_const(relid) as *mut std::ffi::c_void);
+        nodes::marked_call(function, result_type, args)
     };
     let actor = marker_call(c"_deletion_actor", pg_sys::TEXTOID);
     let deletion_id = marker_call(c"_deletion_id", pg_sys::INT8OID);
@@ -128,17 +127,12 @@ unsafe fn capture_rows(
             (nodes::text_array(values), pg_sys::TEXTARRAYOID)
         }
     };
-    let capture = nodes::extension_function(c"_capture_deleted", &[pg_sys::OIDOID, pg_sys::INT8OID, pg_sys::INT8OID, key.1]);
+    let capture = nodes::extension_function(c"_capture_deleted", &[pg_sys::OIDOID, pg_sys::INT8OID, key.1]);
     let mut args = std::ptr::null_mut();
-    for arg in [
-        nodes::oid_const(relid),
-        deletion_id,
-        nodes::int8_const(crate::capture::token()),
-        key.0,
-    ] {
+    for arg in [nodes::oid_const(relid), deletion_id, key.0] {
         args = pg_sys::lappend(args, arg as *mut std::ffi::c_void);
     }
-    let option = nodes::view_check_option(name, nodes::call(capture, pg_sys::BOOLOID, args));
+    let option = nodes::view_check_option(name, nodes::marked_call(capture, pg_sys::BOOLOID, args));
     (*query).withCheckOptions = pg_sys::lappend((*query).withCheckOptions, option as *mut std::ffi::c_void);
 }
 

@@ -43,6 +43,14 @@ pub unsafe fn call(funcid: pg_sys::Oid, result_type: pg_sys::Oid, args: *mut pg_
     ) as *mut pg_sys::Expr
 }
 
+/// A call of one of the extension's functions that only the planner hook may make, marked
+/// with `capture::CALL_MARK` as its parse location, which the function checks.
+pub unsafe fn marked_call(funcid: pg_sys::Oid, result_type: pg_sys::Oid, args: *mut pg_sys::List) -> *mut pg_sys::Expr {
+    let call = call(funcid, result_type, args) as *mut pg_sys::FuncExpr;
+    (*call).location = crate::capture::CALL_MARK;
+    call as *mut pg_sys::Expr
+}
+
 /// A call of a function of one argument.
 pub unsafe fn call_one(funcid: pg_sys::Oid, result_type: pg_sys::Oid, arg: *mut pg_sys::Expr) -> *mut pg_sys::Expr {
     call(funcid, result_type, pg_sys::lappend(std::ptr::null_mut(), arg as *mut std::ffi::c_void))

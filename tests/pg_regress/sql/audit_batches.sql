@@ -100,20 +100,30 @@ FROM softdelete.events WHERE table_name = 'audit_batches.notes' ORDER BY event_i
 DELETE FROM notes WHERE id = 1000;
 SELECT count(*) AS batches FROM softdelete.event_batches WHERE table_name = 'audit_batches.notes';
 
--- The functions that record a soft delete work only in the DELETE the extension planned: a
--- direct call fails with 42501 and writes nothing.
+-- The functions that record a soft delete act only on the calls the planner hook builds: a
+-- direct call fails with 42501 and writes nothing, also from the WHERE clause of a DELETE that
+-- the hook turns into a soft delete, and from a view.
 SELECT count(*) AS events_before FROM softdelete.events \gset
 SELECT last_value AS deletion_seq_before FROM softdelete.deletion_seq \gset
+SELECT count(*) AS deleted_before FROM notes WHERE deleted_at IS NOT NULL \gset
 \set VERBOSITY sqlstate
-SELECT softdelete._capture_deleted('notes'::regclass, 1, 0, 1::bigint);
+SELECT softdelete._capture_deleted('notes'::regclass, 1, 1::bigint);
 \echo :LAST_ERROR_SQLSTATE
-SELECT softdelete._deletion_id('notes'::regclass, 0);
+SELECT softdelete._capture_deleted('notes'::regclass, 1, ARRAY['1']);
 \echo :LAST_ERROR_SQLSTATE
-SELECT softdelete._deletion_actor('notes'::regclass, 0);
+SELECT softdelete._deletion_id('notes'::regclass);
 \echo :LAST_ERROR_SQLSTATE
-SELECT softdelete._capture_deleted('notes'::regclass, 1, 12345, ARRAY['1']);
+SELECT softdelete._deletion_actor('notes'::regclass);
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM notes WHERE id = 3 AND softdelete._deletion_id('notes'::regclass) > 0;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM notes WHERE id = 3 AND softdelete._capture_deleted('notes'::regclass, 1, 2::bigint);
+\echo :LAST_ERROR_SQLSTATE
+CREATE VIEW forged AS SELECT softdelete._deletion_id('notes'::regclass) AS id;
+SELECT * FROM forged;
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 SELECT count(*) - :events_before AS new_events FROM softdelete.events;
 SELECT last_value - :deletion_seq_before AS new_deletion_ids FROM softdelete.deletion_seq;
+SELECT count(*) - :deleted_before AS newly_deleted FROM notes WHERE deleted_at IS NOT NULL;
 RESET softdelete.notices;
