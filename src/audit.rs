@@ -1,10 +1,13 @@
-//! The audit trail: one row in `softdelete.events` for every row deleted, restored or purged.
+//! The audit trail: `softdelete.events` shows one event for every row deleted, restored or
+//! purged, stored in batches of keys in `softdelete.event_batches`.
 //!
-//! Events are written by statement-level AFTER triggers from their transition tables, with one
-//! INSERT ... SELECT per statement, so a bulk delete writes its events set-wise. A soft delete
-//! is an UPDATE, and so is every ordinary UPDATE of the table. The code that starts a soft
-//! delete or a restore therefore registers its deletion id for the table first ([`expect`]),
-//! and the trigger logs only rows that carry a registered id.
+//! The rows of a soft delete that the planner hook planned, and of restore_deletion(), are
+//! collected while the UPDATE runs (`capture.rs`). Every other change (cascades, purges, the
+//! guard's fallback) is written by statement-level AFTER triggers from their transition tables,
+//! with one INSERT ... SELECT per statement. A soft delete is an UPDATE, and so is every ordinary
+//! UPDATE of the table. The code that starts a soft delete or a restore therefore registers its
+//! deletion id for the table first ([`expect`]), and the trigger logs only rows that carry a
+//! registered id.
 
 use std::cell::RefCell;
 

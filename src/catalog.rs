@@ -215,7 +215,7 @@ pub fn relid_of(table: &str) -> pg_sys::Oid {
         .unwrap_or(pg_sys::InvalidOid)
 }
 
-/// Returns the role that owns the extension, which owns `softdelete.events`.
+/// Returns the role that owns the extension, which owns its audit tables.
 pub fn extension_owner() -> pg_sys::Oid {
     // The schema's OID identifies the installed extension (a syscache lookup, unlike the
     // extension's own OID): it changes when the extension is dropped and created again.

@@ -212,7 +212,7 @@ impl Drop for HardDeleteScope {
 }
 
 /// Runs `f` with the privileges of the extension's owner, so that ordinary roles can cause
-/// audit events without being able to write `softdelete.events` themselves.
+/// audit events without being able to write the audit tables themselves.
 pub fn as_extension_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     as_role(owner, f)
 }

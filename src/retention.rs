@@ -1,4 +1,4 @@
-//! Retention windows, legal holds and the purge log of softdelete.events.
+//! Retention windows, legal holds and the purge log read from the audit trail.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
