@@ -8,7 +8,9 @@
 #   2. perf record of the backend during the same DELETE on a fresh copy of the table;
 #   3. perf record of the backend during single-row DELETEs by key (workload 4), run from
 #      PL/pgSQL with EXECUTE so that each one is planned anew, as with pgbench's simple
-#      protocol.
+#      protocol;
+#   4. perf record of the backend during restore_deletion() and then purge_deletion() of a
+#      deletion that cascaded over three tables (workload 7: 1,000 parents, 111,000 rows).
 #
 # Output goes to .run/bench/profile/. explain.txt holds the EXPLAIN output. Each perf run
 # leaves its raw data (*.data) and three reports: the functions by their own samples
@@ -126,5 +128,18 @@ observe_sql bench "DO \$\$ BEGIN
     END LOOP;
 END \$\$" perf_backend | head -n1 | sed 's/^/elapsed ms: /'
 perf_reports single
+
+parents=$(scaled 1000 10)
+sql_run postgres "SELECT bench_util.create_family('w7', $((parents * 2)), true)"
+for operation in restore purge; do
+    log "perf record of ${operation}_deletion() of $((parents * 111)) rows"
+    sql_run bench "DELETE FROM w7_parent WHERE id <= $parents"
+    deletion=$(sql_value postgres "SELECT max(deletion_id) FROM w7_parent")
+    prepare_tables w7_parent w7_child w7_grandchild
+    checkpoint
+    PERF_DATA="$PROFILE_DIR/$operation.data"
+    observe_sql bench "SELECT softdelete.${operation}_deletion($deletion)" perf_backend | head -n1 | sed 's/^/elapsed ms: /'
+    perf_reports "$operation"
+done
 
 bash "$REPO_DIR/scripts/cluster.sh" stop
