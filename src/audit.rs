@@ -64,8 +64,9 @@ struct Expected {
     initiator: Initiator,
     /// The foreign key a cascade followed to reach the table; None for the statement's own table.
     via: Option<String>,
-    /// True for a DELETE that the planner hook turned into an UPDATE: its row events are
-    /// captured while it runs (`capture.rs`), and the trigger only applies the foreign keys.
+    /// True for a change whose row events are captured while it runs (`capture.rs`): a DELETE
+    /// that the planner hook turned into an UPDATE, or restore_deletion(). The trigger then only
+    /// applies the foreign keys.
     captured: bool,
 }
 
@@ -220,8 +221,9 @@ fn _audit_trigger<'a>(
         },
         _ => return Ok(None),
     };
-    // A soft delete on a table that no foreign key references runs without the transition
-    // table (`capture.rs`); its events are written already and there is nothing to cascade.
+    // A soft delete on a table that no foreign key references, and a restore, can run without
+    // the transition table (`capture.rs`). Their events are written already, and there is
+    // nothing to cascade.
     let Some(rows) = rows else {
         for entry in expected.iter().filter(|entry| entry.captured) {
             crate::capture::take_count(relid, entry.deletion_id);
@@ -325,11 +327,11 @@ fn write_events(
     internal::as_extension_owner(owner, || execute_prepared(client, &cache_key, &sql, &args))
 }
 
-/// The most row events one row of `softdelete.event_batches` holds. The sequence of event ids
+/// The maximum number of row events in one row of `softdelete.event_batches`. The sequence of event ids
 /// counts in steps of this size (schema.sql).
 pub const BATCH_ROWS: usize = 65536;
 
-/// How a key column's value becomes JSON in the text of a key.
+/// The JSON form of a key column's value in the text of a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {
     /// smallint, integer, bigint: the value's text is the JSON number.

@@ -2,7 +2,7 @@
 //!
 //! The planner hook adds a check option to the UPDATE that a soft delete becomes (`intercept`).
 //! PostgreSQL evaluates a check option of the kind views use once for every row the statement
-//! actually changed, after the row is written; a row skipped because a concurrent transaction
+//! actually changed, after the row is written. A row skipped because a concurrent transaction
 //! changed it first is never passed. The option's expression calls
 //! `softdelete._capture_deleted()` with the deletion id the row received and its primary key,
 //! and returns true. This module keeps those keys in memory and writes them to
@@ -74,8 +74,8 @@ impl Keys {
 
     /// A `text[]` of the JSON text of each key, `{"id": 42}`, in the current memory context.
     ///
-    /// The texts are written into one buffer and one allocation holds all their varlena
-    /// values, which `construct_md_array` then copies into the array: a `Vec<String>` converted
+    /// The texts are written into one buffer, and one allocation contains all their varlena
+    /// values, which `construct_md_array` then copies into the array. A `Vec<String>` converted
     /// element by element cost two allocations per key.
     unsafe fn into_array(self, prefixes: &[String]) -> pg_sys::Datum {
         use std::fmt::Write;
@@ -131,7 +131,7 @@ thread_local! {
     static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
     /// Rows written per (table, deletion) and not yet taken by the table's audit trigger, which
     /// needs the number to decide whether there is a cascade to apply. Each deletion's rows are
-    /// collected by one statement, whose trigger takes the number once; a number left behind is
+    /// collected by one statement, whose trigger takes the number once. A number left behind is
     /// dropped at the end of the transaction.
     static COUNTS: RefCell<Vec<(pg_sys::Oid, i64, usize)>> = const { RefCell::new(Vec::new()) };
     /// How many ExecutorRun and ExecutorFinish calls are in progress in this backend. Keys are
@@ -395,7 +395,7 @@ fn collect(relid: pg_sys::Oid, deletion_id: i64, add: impl FnOnce(&mut Keys, &[S
     }
 }
 
-/// Returns and forgets the number of rows collected for the deletion in the table.
+/// Returns the number of rows collected for the deletion in the table, and removes it.
 pub fn take_count(relid: pg_sys::Oid, deletion_id: i64) -> usize {
     let written = COUNTS.with(|counts| {
         let mut counts = counts.borrow_mut();
@@ -472,7 +472,7 @@ const BATCH_COLUMNS: [&std::ffi::CStr; 14] = [
     c"client_addr",
 ];
 
-/// Where batches go: the table, its event id sequence and the attribute numbers of
+/// The destination of batches: the table, its event id sequence and the attribute numbers of
 /// [`BATCH_COLUMNS`].
 #[derive(Clone, Copy)]
 struct BatchTable {
@@ -708,7 +708,7 @@ unsafe fn skip_transition_table(query: *mut pg_sys::QueryDesc) {
     (*modify).mt_transition_capture = std::ptr::null_mut();
 }
 
-/// The name of the capture check option of the ModifyTable node, if it has one.
+/// Returns the name of the capture check option of the ModifyTable node, if it has one.
 unsafe fn capture_kind(plan: *mut pg_sys::ModifyTable) -> Option<&'static std::ffi::CStr> {
     let lists = pgrx::PgList::<pg_sys::List>::from_pg((*plan).withCheckOptionLists);
     let first = lists.get_ptr(0)?;

@@ -83,7 +83,8 @@ pub unsafe fn text_array(elements: Vec<*mut pg_sys::Expr>) -> *mut pg_sys::Expr 
     array as *mut pg_sys::Expr
 }
 
-/// A check option of the kind a view's WITH CHECK OPTION adds, with `qual` as its condition.
+/// Builds a check option of the kind a view's WITH CHECK OPTION adds, with `qual` as its
+/// condition.
 pub unsafe fn view_check_option(name: &std::ffi::CStr, qual: *mut pg_sys::Expr) -> *mut pg_sys::WithCheckOption {
     let option = make_node::<pg_sys::WithCheckOption>(pg_sys::NodeTag::T_WithCheckOption);
     (*option).kind = pg_sys::WCOKind::WCO_VIEW_CHECK;
@@ -94,7 +95,7 @@ pub unsafe fn view_check_option(name: &std::ffi::CStr, qual: *mut pg_sys::Expr) 
     option
 }
 
-/// A bigint constant.
+/// Builds a bigint constant.
 pub unsafe fn int8_const(value: i64) -> *mut pg_sys::Expr {
     pg_sys::makeConst(pg_sys::INT8OID, -1, pg_sys::InvalidOid, 8, pg_sys::Datum::from(value), false, true) as *mut pg_sys::Expr
 }
