@@ -124,7 +124,8 @@ SELECT e.table_name,
                 WHERE h.deletion_id = e.deletion_id
                    OR (h.table_name = e.table_name AND h.key = e.key)) AS on_hold
 FROM softdelete.events e
-LEFT JOIN LATERAL (SELECT r.table_name FROM softdelete.events r
+-- the batches, not the view: the view would expand every key of the deletion for every row
+LEFT JOIN LATERAL (SELECT r.table_name FROM softdelete.event_batches r
                     WHERE r.deletion_id = e.deletion_id AND r.operation = 'delete'
                       AND r.via_constraint IS NULL
                     ORDER BY r.event_id LIMIT 1) root ON true

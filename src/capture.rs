@@ -368,7 +368,17 @@ fn collect(relid: pg_sys::Oid, deletion_id: i64, add: impl FnOnce(&mut Keys, &[S
             Some(index) => index,
             None => {
                 let Some((operation, initiator)) = audit::captured_change(relid, deletion_id) else {
-                    error::internal("capture::collect", format!("deletion {deletion_id} of table {relid:?} was not started"))
+                    // The statement wrote another deletion id than the one it drew: a BEFORE
+                    // UPDATE trigger of the table changed deletion_id in NEW.
+                    error::UserError::new(
+                        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        format!(
+                            "a row of table {} was marked with deletion id {deletion_id}, which this statement did not start",
+                            catalog::qualified_name(relid)
+                        ),
+                    )
+                    .hint("A BEFORE UPDATE trigger on the table must not change the marker columns deleted_at, deleted_by and deletion_id.")
+                    .raise()
                 };
                 let columns = catalog::primary_key(relid);
                 let integer = columns.len() == 1 && audit::KeyKind::of(&columns[0]) == audit::KeyKind::Integer;

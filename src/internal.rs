@@ -34,6 +34,14 @@ pub fn take_next_plan_internal() -> Option<Vec<pg_sys::Oid>> {
     NEXT_PLAN_INTERNAL.with(|flag| flag.replace(None))
 }
 
+/// Returns true when the mark is set and a data-modifying statement on `relid` may not take
+/// it, because the mark names other tables. PostgreSQL plans the actions of a `DO ALSO` rule
+/// on the marked statement's table before the statement itself, and such an action must be
+/// planned as a user statement, leaving the mark to the statement it was set for.
+pub fn next_plan_mark_is_for_other_tables(relid: pg_sys::Oid) -> bool {
+    NEXT_PLAN_INTERNAL.with(|flag| flag.borrow().as_ref().is_some_and(|tables| !tables.contains(&relid)))
+}
+
 /// Returns true while an internal statement that may see the deleted rows of `relid` is
 /// being planned.
 pub fn planning_internal_for(relid: pg_sys::Oid) -> bool {

@@ -67,7 +67,10 @@ pub unsafe fn plan_as_soft_delete(query: *mut pg_sys::Query, managed: &Managed, 
 
     mark_updated_columns(query, rte, managed);
     let deletion_id = nodes::marker_var(relation_index, &managed.deletion_id, pg_sys::INT8OID);
-    capture_rows(query, relid, relation_index, deletion_id, CAPTURE_DELETE);
+    // A BEFORE UPDATE trigger of the table's owner can clear deleted_at in NEW: that row is
+    // not marked, so it is not recorded.
+    let unmarked = nodes::is_null(nodes::marker_var(relation_index, &managed.deleted_at, pg_sys::TIMESTAMPTZOID));
+    capture_rows(query, relid, relation_index, deletion_id, unmarked, CAPTURE_DELETE);
 }
 
 /// The name of the check option that collects the rows a soft delete marks.
@@ -77,20 +80,23 @@ pub const CAPTURE_RESTORE: &std::ffi::CStr = c"softdelete_capture_restore";
 
 /// Adds the capture of the rows that the extension's UPDATE restoring deletion `deletion_id`
 /// brings back, so that their restore events are written as for a soft delete.
-pub unsafe fn capture_restored_rows(query: *mut pg_sys::Query, relid: pg_sys::Oid, _managed: &Managed, deletion_id: i64) {
+pub unsafe fn capture_restored_rows(query: *mut pg_sys::Query, relid: pg_sys::Oid, managed: &Managed, deletion_id: i64) {
     let relation_index = (*query).resultRelation;
-    capture_rows(query, relid, relation_index, nodes::int8_const(deletion_id), CAPTURE_RESTORE);
+    let still_deleted = nodes::is_not_null(nodes::marker_var(relation_index, &managed.deleted_at, pg_sys::TIMESTAMPTZOID));
+    capture_rows(query, relid, relation_index, nodes::int8_const(deletion_id), still_deleted, CAPTURE_RESTORE);
 }
 
 /// Adds the check option through which the executor hands every row the statement changes to
 /// `softdelete._capture_deleted()`, which collects the row's key for the audit trail under
-/// `deletion_id` (`capture.rs`). A check option of the kind views use is evaluated once per
-/// changed row, after the row is written, and never for a row the statement skipped.
+/// `deletion_id` (`capture.rs`), unless `skip` is true for the row as written. A check option
+/// of the kind views use is evaluated once per changed row, after the row is written, and never
+/// for a row the statement skipped.
 unsafe fn capture_rows(
     query: *mut pg_sys::Query,
     relid: pg_sys::Oid,
     relation_index: i32,
     deletion_id: *mut pg_sys::Expr,
+    skip: *mut pg_sys::Node,
     name: &std::ffi::CStr,
 ) {
     let keys = crate::catalog::primary_key(relid);
@@ -132,7 +138,10 @@ unsafe fn capture_rows(
     for arg in [nodes::oid_const(relid), deletion_id, key.0] {
         args = pg_sys::lappend(args, arg as *mut std::ffi::c_void);
     }
-    let option = nodes::view_check_option(name, nodes::marked_call(capture, pg_sys::BOOLOID, args));
+    let record = nodes::marked_call(capture, pg_sys::BOOLOID, args) as *mut std::ffi::c_void;
+    let either = pg_sys::lappend(pg_sys::lappend(std::ptr::null_mut(), skip as *mut std::ffi::c_void), record);
+    let condition = pg_sys::makeBoolExpr(pg_sys::BoolExprType::OR_EXPR, either, -1) as *mut pg_sys::Expr;
+    let option = nodes::view_check_option(name, condition);
     (*query).withCheckOptions = pg_sys::lappend((*query).withCheckOptions, option as *mut std::ffi::c_void);
 }
 

@@ -45,8 +45,14 @@ unsafe extern "C-unwind" fn plan_statement(
     cursor_options: i32,
     bound_params: pg_sys::ParamListInfo,
 ) -> *mut pg_sys::PlannedStmt {
-    let internal = internal::take_next_plan_internal();
-    let restores = internal::take_next_plan_restores();
+    let rule_action = (*parse).resultRelation > 0
+        && (*result_rte(parse)).rtekind == pg_sys::RTEKind::RTE_RELATION
+        && internal::next_plan_mark_is_for_other_tables((*result_rte(parse)).relid);
+    let (internal, restores) = if rule_action {
+        (None, None)
+    } else {
+        (internal::take_next_plan_internal(), internal::take_next_plan_restores())
+    };
     let is_internal = internal.is_some();
     let _scope = internal::PlanningScope::enter(internal);
     let top_level_delete = !is_internal && rewrite_statements(parse);

@@ -30,6 +30,13 @@ pub unsafe fn is_null(expr: *mut pg_sys::Expr) -> *mut pg_sys::Node {
     test as *mut pg_sys::Node
 }
 
+/// `expr IS NOT NULL`.
+pub unsafe fn is_not_null(expr: *mut pg_sys::Expr) -> *mut pg_sys::Node {
+    let test = is_null(expr) as *mut pg_sys::NullTest;
+    (*test).nulltesttype = pg_sys::NullTestType::IS_NOT_NULL;
+    test as *mut pg_sys::Node
+}
+
 /// A call of a function, by OID, with no coercion.
 pub unsafe fn call(funcid: pg_sys::Oid, result_type: pg_sys::Oid, args: *mut pg_sys::List) -> *mut pg_sys::Expr {
     let collation = if result_type == pg_sys::TEXTOID { pg_sys::DEFAULT_COLLATION_OID } else { pg_sys::InvalidOid };

@@ -126,4 +126,40 @@ SELECT * FROM forged;
 SELECT count(*) - :events_before AS new_events FROM softdelete.events;
 SELECT last_value - :deletion_seq_before AS new_deletion_ids FROM softdelete.deletion_seq;
 SELECT count(*) - :deleted_before AS newly_deleted FROM notes WHERE deleted_at IS NOT NULL;
+
+-- A BEFORE UPDATE trigger of the table's owner that clears deleted_at in NEW leaves the row
+-- active, and no event names it. One that changes deletion_id fails with 55000 and changes
+-- nothing.
+CREATE TABLE guarded (id int PRIMARY KEY);
+SELECT softdelete.enable('guarded');
+INSERT INTO guarded VALUES (1), (2), (3);
+CREATE FUNCTION tamper() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id = 1 THEN NEW.deleted_at := NULL; END IF;
+    IF NEW.id = 2 THEN NEW.deletion_id := 1; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER zz_tamper BEFORE UPDATE ON guarded FOR EACH ROW EXECUTE FUNCTION tamper();
+DELETE FROM guarded WHERE id = 1;
+\set VERBOSITY sqlstate
+DELETE FROM guarded WHERE id = 2;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+DELETE FROM guarded WHERE id = 3;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM guarded ORDER BY id;
+SELECT key FROM softdelete.events WHERE table_name = 'audit_batches.guarded' ORDER BY event_id;
+
+-- A DO ALSO rule on a managed table does not take the restore's place when restore_deletion()
+-- plans its UPDATE: the rule's action is planned as an ordinary statement.
+CREATE TABLE ruled (id int PRIMARY KEY);
+CREATE TABLE side_log (n int);
+SELECT softdelete.enable('ruled');
+INSERT INTO ruled VALUES (1), (2);
+CREATE RULE log_updates AS ON UPDATE TO ruled DO ALSO INSERT INTO side_log VALUES (1);
+DELETE FROM ruled;
+SELECT softdelete.restore_deletion(deletion_id) AS restored
+FROM softdelete.deletions WHERE root_table = 'audit_batches.ruled';
+SELECT count(*) AS active FROM ruled WHERE deleted_at IS NULL;
+SELECT operation, count(*) AS events FROM softdelete.events
+WHERE table_name = 'audit_batches.ruled' GROUP BY operation ORDER BY operation;
 RESET softdelete.notices;
