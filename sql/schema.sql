@@ -58,7 +58,7 @@ CREATE TABLE softdelete.foreign_key_overrides (
 
 -- The audit trail. `softdelete.events` (a view, in api.sql) shows one row per deleted,
 -- restored or purged row. Those row events are stored in batches: one row of event_batches
--- holds the keys of up to 65,536 rows that one statement changed in one table and deletion,
+-- contains the keys of up to 65,536 rows that one statement changed in one table and deletion,
 -- with the context they share. A bulk delete then writes a few rows instead of one per deleted
 -- row, which is what keeps it close to the cost of a plain UPDATE (docs/benchmarks.md). Every
 -- other event is one row of event_log.

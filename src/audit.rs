@@ -356,9 +356,9 @@ impl KeyKind {
 /// alias `r`, and the values of its parameters from `first_param` on: the text before each
 /// value (`{"id": `). The capture of soft deletes (`capture.rs`) writes the same text.
 ///
-/// This SQL also runs with the extension owner's privileges, so a value of a user-defined type
-/// goes through `format('%s', ...)`, which calls the type's output function (only a superuser
-/// can define one), and never through a cast, which the type's owner may have defined.
+/// This SQL also runs with the extension owner's privileges. A value of a user-defined type
+/// therefore goes through `format('%s', ...)`, which calls the type's output function (only a
+/// superuser can define one), and never through a cast, which the type's owner may have defined.
 pub fn key_text_sql(keys: &[KeyColumn], first_param: usize) -> (String, Vec<String>) {
     let mut parts = Vec::new();
     let mut prefixes = Vec::new();
@@ -377,8 +377,8 @@ pub fn key_text_sql(keys: &[KeyColumn], first_param: usize) -> (String, Vec<Stri
     (format!("pg_catalog.concat({})", parts.join(", ")), prefixes)
 }
 
-/// The JSON text before the value of key column number `position` (from 0): `{"id": ` for
-/// the first column, `, "b": ` for the others.
+/// Returns the JSON text before the value of key column number `position` (from 0): `{"id": `
+/// for the first column, `, "b": ` for the others.
 pub fn key_prefix(position: usize, name: &str) -> String {
     let quoted = serde_json::Value::String(name.to_string()).to_string();
     if position == 0 { format!("{{{quoted}: ") } else { format!(", {quoted}: ") }

@@ -21,7 +21,7 @@
 //! The deletion id and the actor that the UPDATE writes into each row come from
 //! `softdelete._deletion_id()` and `softdelete._deletion_actor()`, called per row. The first call
 //! in an execution of the statement draws the id from `softdelete.deletion_seq` and registers
-//! the deletion for the audit trigger; later calls in the same execution return the same
+//! the deletion for the audit trigger. Later calls in the same execution return the same
 //! values. An execution is identified by its `QueryDesc`, which the executor hooks keep on a
 //! stack while it runs. A scalar subquery (an InitPlan) would also run once per execution, but
 //! planning it cost a tenth of a single-row soft delete.
@@ -72,7 +72,8 @@ impl Keys {
         }
     }
 
-    /// A `text[]` of the JSON text of each key, `{"id": 42}`, in the current memory context.
+    /// Builds a `text[]` of the JSON text of each key, `{"id": 42}`, in the current memory
+    /// context.
     ///
     /// The texts are written into one buffer, and one allocation contains all their varlena
     /// values, which `construct_md_array` then copies into the array. A `Vec<String>` converted

@@ -112,12 +112,9 @@ pub fn update(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &
 /// Like [`update`], for the UPDATE that restores the rows of deletion `deletion_id` in
 /// `relid`: the rows it restores are recorded as they are written, without a second pass.
 pub fn update_restoring(client: &mut SpiClient<'_>, relid: pg_sys::Oid, sql: &str, args: &[DatumWithOid<'_>], deletion_id: i64) -> u64 {
-    with_pinned_search_path(|| {
-        let _guard = NextPlanGuard;
-        NEXT_PLAN_INTERNAL.with(|flag| *flag.borrow_mut() = Some(vec![relid]));
-        NEXT_PLAN_RESTORES.with(|mark| mark.set(Some(deletion_id)));
-        error::spi("internal::update_restoring", client.update(sql, None, args)).len() as u64
-    })
+    // The guard in `run` clears this mark together with the internal one.
+    NEXT_PLAN_RESTORES.with(|mark| mark.set(Some(deletion_id)));
+    run(client, &[relid], sql, args, "internal::update_restoring").len() as u64
 }
 
 /// Like [`update`], for a statement that reads deleted rows of several tables (a purge of rows

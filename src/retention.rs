@@ -1,4 +1,4 @@
-//! Retention windows, legal holds and the purge log read from the audit trail.
+//! Retention windows, legal holds, and the purge log that is read from the audit trail.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;

@@ -10,7 +10,7 @@ use crate::catalog::Managed;
 /// `UPDATE rel SET deleted_at = now(), deleted_by = softdelete._deletion_actor(relid),
 /// deletion_id = softdelete._deletion_id(relid) WHERE <original quals> AND
 /// deleted_at IS NULL`, keeping its RETURNING list, its row-level security quals and its
-/// privilege check, which still asks for DELETE privilege and not UPDATE. Both functions return
+/// privilege check, which still requires DELETE privilege and not UPDATE. Both functions return
 /// the same values for every row of one execution (`capture.rs`).
 ///
 /// The added `deleted_at IS NULL` keeps a second DELETE of a deleted row from overwriting the

@@ -161,8 +161,8 @@ check_bulk_delete() {
 
 # The UPDATE writes new row versions, so the table grows, and the keys of the marked rows
 # reach softdelete.event_batches 65,536 at a time. The first kill lands once the table has grown
-# by 1 MB (about 14,000 rows), which is usually before the first batch; the second once the
-# first batch is written. Both leave all or none of the rows deleted, with matching events.
+# by 1 MB (about 14,000 rows), which is usually before the first batch. The second lands once
+# the first batch is written. Both leave all or none of the rows deleted, with matching events.
 # The window between 14,000 and 65,536 rows is too short to wait for reliably, so the first
 # kill does not also require that no batch is written yet.
 table_size=$(sql "SELECT pg_relation_size('bulk_delete')")

@@ -100,9 +100,9 @@ FROM softdelete.events WHERE table_name = 'audit_batches.notes' ORDER BY event_i
 DELETE FROM notes WHERE id = 1000;
 SELECT count(*) AS batches FROM softdelete.event_batches WHERE table_name = 'audit_batches.notes';
 
--- The functions that record a soft delete act only on the calls the planner hook builds: a
--- direct call fails with 42501 and writes nothing, also from the WHERE clause of a DELETE that
--- the hook turns into a soft delete, and from a view.
+-- The functions that record a soft delete act only on the calls the planner hook builds. A
+-- direct call fails with 42501 and writes nothing. So does a call from the WHERE clause of a
+-- DELETE that the hook turns into a soft delete, and one from a view.
 SELECT count(*) AS events_before FROM softdelete.events \gset
 SELECT last_value AS deletion_seq_before FROM softdelete.deletion_seq \gset
 SELECT count(*) AS deleted_before FROM notes WHERE deleted_at IS NOT NULL \gset
